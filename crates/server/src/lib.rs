@@ -1,0 +1,19 @@
+//! A CVAT-compatible Users API server: the library behind the `cvat-server` binary.
+//!
+//! A request goes: negotiate `Accept` (406) → authenticate (401) → organization context
+//! (400, 403) → route policy (403) → method (405) → lookup through the list's filters (404)
+//! → object policy (403) → validate body (400) → store (one transaction) → serialize.
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod filters;
+pub mod http;
+pub mod permissions;
+pub mod state;
+pub mod store;
+pub mod validate;
+
+mod app;
+
+pub use app::{create_superuser, open_state, serve};

@@ -1,0 +1,149 @@
+//! Start-up, serving with graceful shutdown, and the administrative commands.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rand::distributions::{Alphanumeric, DistString};
+
+use crate::config::{DatabaseArgs, ServeArgs, Settings};
+use crate::state::{AppState, SharedState};
+use crate::store::{now_micros, Db, NewUser, WriteError};
+
+/// Opens (and migrates) the database and loads or creates the signing secret.
+pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
+    let db = open_db_with_retry(&args.db).await?;
+    let secret = match &args.secret_key {
+        Some(s) if !s.is_empty() => s.clone(),
+        _ => {
+            let fresh = Alphanumeric.sample_string(&mut rand::thread_rng(), 64);
+            db.setting_or_insert("secret_key", &fresh).await?
+        }
+    };
+    Ok(Arc::new(AppState {
+        db,
+        secret,
+        settings: Settings::from(args),
+    }))
+}
+
+/// Retries while the database is not reachable yet (a replica may start before it).
+async fn open_db_with_retry(args: &DatabaseArgs) -> anyhow::Result<Db> {
+    let opts = args.options();
+    let mut attempt = 0;
+    loop {
+        match Db::open(&opts).await {
+            Ok(db) => return Ok(db),
+            Err(e) if attempt < 30 && opts.url.starts_with("postgres") => {
+                attempt += 1;
+                tracing::warn!(error = %format!("{e:#}"), attempt, "database not reachable yet, retrying in 2 s");
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let state = open_state(&args).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    println!("cvat-server: serving the CVAT Users API at http://{addr}/api/users");
+    if state.db.count_active_admins().await? == 0 {
+        println!(
+            "cvat-server: no admin yet; create one with:\n  cvat-server createsuperuser --username admin --email admin@example.com --database-url {}",
+            args.db.database_url
+        );
+    }
+    let prune = tokio::spawn(prune_failures(state.clone()));
+    let app = crate::http::router(state.clone());
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    prune.abort();
+    state.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Drops failed-login rows that no longer count for any lock.
+async fn prune_failures(state: SharedState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let horizon = now_micros() - 2 * state.settings.lockout_secs * 1_000_000;
+        if let Err(e) = state.db.prune_login_failures(horizon).await {
+            tracing::warn!(error = %e, "pruning failed logins");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// `createsuperuser`: an active staff superuser in group `admin`.
+pub async fn create_superuser(
+    db_args: &DatabaseArgs,
+    username: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<i64> {
+    use crate::validate;
+    let db = Db::open(&db_args.options()).await?;
+    if !validate::is_valid_username(username) || username.chars().count() > validate::NAME_MAX {
+        anyhow::bail!(
+            "invalid username: letters, digits and @/./+/-/_ only, at most 150 characters"
+        );
+    }
+    if !email.is_empty() && !validate::is_valid_email(email) {
+        anyhow::bail!("invalid e-mail address: {email}");
+    }
+    let problems = crate::auth::password_rules::validate_password(
+        password,
+        Some(&crate::auth::password_rules::UserAttributes {
+            username,
+            first_name: "",
+            last_name: "",
+            email,
+        }),
+    );
+    if !problems.is_empty() {
+        anyhow::bail!("password rejected: {}", problems.join(" "));
+    }
+    let new = NewUser {
+        username: username.to_string(),
+        password_hash: crate::auth::passwords::hash_password(password),
+        email: email.to_string(),
+        first_name: String::new(),
+        last_name: String::new(),
+        is_staff: true,
+        is_superuser: true,
+        groups: vec!["admin".into()],
+        logged_in: false,
+    };
+    let user = db.create_user(&new).await.map_err(|e| match e {
+        WriteError::UsernameTaken => anyhow::anyhow!("a user named {username} already exists"),
+        other => anyhow::anyhow!(other),
+    })?;
+    db.close().await;
+    Ok(user.id)
+}

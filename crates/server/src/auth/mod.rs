@@ -1,0 +1,285 @@
+//! Who is asking: `Authorization` (Token, Basic) first, then a signed URL, then the session
+//! cookie (with CSRF on unsafe methods). Spec §2, with decision 4 (token requests write nothing).
+
+pub mod cookies;
+pub mod password_rules;
+pub mod passwords;
+pub mod signing;
+pub mod throttle;
+
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use base64::Engine;
+use rand::distributions::{Alphanumeric, DistString};
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+use crate::error::{ApiError, ApiResult};
+use crate::http::links;
+use crate::state::AppState;
+use crate::store::UserRecord;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    Token,
+    Basic,
+    Signature,
+    Session { key: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub user: UserRecord,
+    pub method: AuthMethod,
+}
+
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// A DRF-style token key: 40 lowercase hex characters.
+pub fn new_token_key() -> String {
+    let mut bytes = [0u8; 20];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// A Django-style session key: 32 lowercase alphanumerics.
+pub fn new_session_key() -> String {
+    Alphanumeric
+        .sample_string(&mut rand::thread_rng(), 32)
+        .to_lowercase()
+}
+
+fn unauthorized(msg: &str) -> ApiError {
+    ApiError::Unauthorized(msg.to_string())
+}
+
+/// Authenticates a request; `Ok(None)` is an anonymous request.
+pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<Identity>> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.as_bytes();
+        let mut words = value
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty());
+        let scheme = words.next().unwrap_or_default().to_ascii_lowercase();
+        let rest: Vec<&[u8]> = words.collect();
+        match scheme.as_slice() {
+            b"token" => return token_auth(state, &rest).await.map(Some),
+            b"basic" => return basic_auth(state, parts, &rest).await.map(Some),
+            // Other schemes are not ours: DRF ignores them and tries the next class.
+            _ => {}
+        }
+    }
+    if let Some(sign) = links::query_value(parts, "sign").filter(|s| !s.is_empty()) {
+        return signature_auth(state, parts, &sign).await.map(Some);
+    }
+    if let Some(key) = cookies::request_cookie(parts, cookies::SESSION_COOKIE) {
+        if let Some(user) = state.db.user_by_session(&key).await? {
+            if user.is_active {
+                if is_unsafe(&parts.method) {
+                    check_csrf(parts)?;
+                }
+                return Ok(Some(Identity {
+                    user,
+                    method: AuthMethod::Session { key },
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+async fn token_auth(state: &AppState, rest: &[&[u8]]) -> ApiResult<Identity> {
+    let key = match rest {
+        [] => {
+            return Err(unauthorized(
+                "Invalid token header. No credentials provided.",
+            ))
+        }
+        [key] => std::str::from_utf8(key).map_err(|_| {
+            unauthorized(
+                "Invalid token header. Token string should not contain invalid characters.",
+            )
+        })?,
+        _ => {
+            return Err(unauthorized(
+                "Invalid token header. Token string should not contain spaces.",
+            ))
+        }
+    };
+    match state.db.user_by_token(key).await? {
+        Some((user, stored)) if ct_eq(&stored, key) => {
+            if !user.is_active {
+                return Err(unauthorized("User inactive or deleted."));
+            }
+            Ok(Identity {
+                user,
+                method: AuthMethod::Token,
+            })
+        }
+        _ => Err(unauthorized("Invalid token.")),
+    }
+}
+
+async fn basic_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResult<Identity> {
+    let encoded = match rest {
+        [] => {
+            return Err(unauthorized(
+                "Invalid basic header. No credentials provided.",
+            ))
+        }
+        [one] => *one,
+        _ => {
+            return Err(unauthorized(
+                "Invalid basic header. Credentials string should not contain spaces.",
+            ))
+        }
+    };
+    let malformed =
+        || unauthorized("Invalid basic header. Credentials not correctly base64 encoded.");
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (login, password) = decoded.split_once(':').ok_or_else(malformed)?;
+    match check_password_login(state, parts, login, password).await? {
+        Some(user) => Ok(Identity {
+            user,
+            method: AuthMethod::Basic,
+        }),
+        None => Err(unauthorized("Invalid username/password.")),
+    }
+}
+
+/// Verifies a username-or-email + password pair, with brute-force throttling. Returns the
+/// active user whose password matches. Upgrades old hashes after a successful check.
+pub async fn check_password_login(
+    state: &AppState,
+    parts: &Parts,
+    login: &str,
+    password: &str,
+) -> ApiResult<Option<UserRecord>> {
+    let address = links::client_address(parts);
+    throttle::check(state, login, &address).await?;
+    let candidates: Vec<UserRecord> = state
+        .db
+        .users_by_login(login)
+        .await?
+        .into_iter()
+        .filter(|u| u.is_active)
+        .collect();
+    let found = verify_any(candidates, password.to_string()).await?;
+    match found {
+        Some((user, needs_rehash)) => {
+            throttle::succeeded(state, login).await?;
+            if needs_rehash {
+                let hash = hash_blocking(password.to_string()).await?;
+                state.db.set_password_hash(user.id, &hash).await?;
+            }
+            Ok(Some(user))
+        }
+        None => {
+            throttle::failed(state, login, &address).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Tries `password` against each candidate off the async runtime (hashes are slow on purpose).
+async fn verify_any(
+    candidates: Vec<UserRecord>,
+    password: String,
+) -> ApiResult<Option<(UserRecord, bool)>> {
+    let found = tokio::task::spawn_blocking(move || {
+        if candidates.is_empty() {
+            passwords::dummy_verify(&password);
+            return None;
+        }
+        candidates.into_iter().find_map(|u| {
+            match passwords::verify_password(&password, &u.password) {
+                passwords::Verified::Yes { needs_rehash } => Some((u, needs_rehash)),
+                passwords::Verified::No => None,
+            }
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(found)
+}
+
+pub async fn hash_blocking(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || passwords::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Checks `password` against one known user (password change); no throttling.
+pub async fn verify_user_password(user: &UserRecord, password: &str) -> ApiResult<bool> {
+    Ok(verify_any(vec![user.clone()], password.to_string())
+        .await?
+        .is_some())
+}
+
+async fn signature_auth(state: &AppState, parts: &Parts, sign: &str) -> ApiResult<Identity> {
+    let url = links::signing_canonical_url(parts);
+    let now = chrono::Utc::now().timestamp();
+    let (user_id, username) = signing::verify_url_token(
+        &state.secret,
+        &url,
+        sign,
+        state.settings.signed_url_lifetime,
+        now,
+    )
+    .map_err(|e| match e {
+        signing::SignError::Expired => unauthorized("This URL has expired."),
+        signing::SignError::Invalid => unauthorized("Invalid signature."),
+    })?;
+    match state.db.user_by_id(user_id).await? {
+        Some(user) if user.username == username => {
+            if !user.is_active {
+                return Err(unauthorized("User inactive or deleted."));
+            }
+            Ok(Identity {
+                user,
+                method: AuthMethod::Signature,
+            })
+        }
+        _ => Err(unauthorized("Invalid signature.")),
+    }
+}
+
+/// Django's CSRF rule for cookie-authenticated unsafe requests: `X-CSRFToken` must equal the
+/// `csrftoken` cookie, and an `Origin`, when sent, must name this host.
+fn check_csrf(parts: &Parts) -> ApiResult<()> {
+    let forbid = |m: String| ApiError::detail(StatusCode::FORBIDDEN, format!("CSRF Failed: {m}"));
+    if let Some(origin) = parts.headers.get(header::ORIGIN) {
+        let origin = String::from_utf8_lossy(origin.as_bytes()).to_string();
+        let host = links::request_host(parts);
+        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+        if !origin_host.eq_ignore_ascii_case(&host) {
+            return Err(forbid(format!(
+                "Origin checking failed - {origin} does not match any trusted origins."
+            )));
+        }
+    }
+    let Some(cookie) = cookies::request_cookie(parts, cookies::CSRF_COOKIE) else {
+        return Err(forbid("CSRF cookie not set.".into()));
+    };
+    let header_value = parts
+        .headers
+        .get("x-csrftoken")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if header_value.is_empty() || !ct_eq(header_value, &cookie) {
+        return Err(forbid("CSRF token missing or incorrect.".into()));
+    }
+    Ok(())
+}

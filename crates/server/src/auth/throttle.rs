@@ -1,0 +1,76 @@
+//! Brute-force protection for password checks (decision 10): failures are counted per account
+//! and per client address in the database, so replicas sharing it share the counters.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{fold, now_micros};
+
+const ACCOUNT: &str = "account";
+const ADDRESS: &str = "address";
+const MICROS: i64 = 1_000_000;
+
+/// Seconds until `subject` may try again, if `limit` failures fell within the window.
+async fn locked_for(
+    state: &AppState,
+    scope: &str,
+    subject: &str,
+    limit: i64,
+) -> ApiResult<Option<u64>> {
+    if limit <= 0 {
+        return Ok(None);
+    }
+    let now = now_micros();
+    let window = state.settings.lockout_secs * MICROS;
+    let recent = state
+        .db
+        .recent_login_failures(scope, subject, now - 2 * window, limit)
+        .await?;
+    if (recent.len() as i64) < limit {
+        return Ok(None);
+    }
+    let (newest, oldest) = (recent[0], recent[recent.len() - 1]);
+    let until = newest + window;
+    if newest - oldest <= window && now < until {
+        return Ok(Some(((until - now) as u64).div_ceil(MICROS as u64)));
+    }
+    Ok(None)
+}
+
+/// 429 while the account or the address is locked; nothing is verified then.
+pub async fn check(state: &AppState, login: &str, address: &str) -> ApiResult<()> {
+    let s = &state.settings;
+    let locks = [
+        (ACCOUNT, fold(login), s.failures_per_account, "account"),
+        (
+            ADDRESS,
+            address.to_string(),
+            s.failures_per_address,
+            "address",
+        ),
+    ];
+    for (scope, subject, limit, what) in locks {
+        if let Some(retry_after) = locked_for(state, scope, &subject, limit).await? {
+            tracing::warn!(scope, "password logins locked after repeated failures");
+            return Err(ApiError::Throttled {
+                detail: format!(
+                    "Too many failed login attempts for this {what}. Try again in {retry_after} seconds."
+                ),
+                retry_after,
+            });
+        }
+    }
+    Ok(())
+}
+
+pub async fn failed(state: &AppState, login: &str, address: &str) -> ApiResult<()> {
+    state.db.record_login_failure(ACCOUNT, &fold(login)).await?;
+    state.db.record_login_failure(ADDRESS, address).await?;
+    Ok(())
+}
+
+/// A correct password resets the account's count (not the address's: one valid account must
+/// not let an address keep guessing others).
+pub async fn succeeded(state: &AppState, login: &str) -> ApiResult<()> {
+    state.db.clear_login_failures(ACCOUNT, &fold(login)).await?;
+    Ok(())
+}

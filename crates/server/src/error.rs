@@ -1,0 +1,126 @@
+//! The one error type of the server and its mapping to CVAT's response shapes (spec §1.2).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+
+pub const CVAT_JSON: &str = "application/vnd.cvat+json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// `{"detail": "..."}` with any status.
+    #[error("{1}")]
+    Detail(StatusCode, String),
+    /// 401 with `WWW-Authenticate: Token`, as DRF answers for the first authentication class.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 400 serializer errors: `{"field": ["msg", ...], ...}` in field order.
+    #[error("validation failed")]
+    Fields(Vec<(String, Vec<String>)>),
+    /// 400 with a top-level JSON array, e.g. `["filter: Json syntax should be used"]`.
+    #[error("{0:?}")]
+    List(Vec<String>),
+    /// 429 with `Retry-After`.
+    #[error("{detail}")]
+    Throttled { detail: String, retry_after: u64 },
+    /// Django's HTML 404 page for paths that match no route.
+    #[error("no route")]
+    NoRoute,
+    /// Anything unexpected: logged in full, answered without its text.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn detail(status: StatusCode, msg: impl Into<String>) -> Self {
+        ApiError::Detail(status, msg.into())
+    }
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::detail(StatusCode::BAD_REQUEST, msg)
+    }
+    pub fn forbidden() -> Self {
+        Self::detail(
+            StatusCode::FORBIDDEN,
+            "You do not have permission to perform this action.",
+        )
+    }
+    pub fn not_found() -> Self {
+        Self::detail(StatusCode::NOT_FOUND, "Not found.")
+    }
+    pub fn not_authenticated() -> Self {
+        ApiError::Unauthorized("Authentication credentials were not provided.".into())
+    }
+    pub fn method_not_allowed(method: &str) -> Self {
+        Self::detail(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("Method \"{method}\" not allowed."),
+        )
+    }
+    pub fn field(name: &str, msg: impl Into<String>) -> Self {
+        ApiError::Fields(vec![(name.to_string(), vec![msg.into()])])
+    }
+    pub fn non_field(msg: impl Into<String>) -> Self {
+        Self::field("non_field_errors", msg)
+    }
+    pub fn conflict(msg: impl Into<String>) -> Self {
+        Self::detail(StatusCode::CONFLICT, msg)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+/// A JSON response with CVAT's media type.
+pub fn cvat_json(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let bytes = serde_json::to_vec(body).expect("serializable");
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(CVAT_JSON))],
+        bytes,
+    )
+        .into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Detail(status, msg) => cvat_json(status, &json!({ "detail": msg })),
+            ApiError::Unauthorized(msg) => {
+                let mut r = cvat_json(StatusCode::UNAUTHORIZED, &json!({ "detail": msg }));
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+                r
+            }
+            ApiError::Fields(fields) => {
+                let mut map = Map::new();
+                for (name, msgs) in fields {
+                    map.insert(name, Value::from(msgs));
+                }
+                cvat_json(StatusCode::BAD_REQUEST, &Value::Object(map))
+            }
+            ApiError::List(msgs) => cvat_json(StatusCode::BAD_REQUEST, &msgs),
+            ApiError::Throttled { detail, retry_after } => {
+                let mut r = cvat_json(StatusCode::TOO_MANY_REQUESTS, &json!({ "detail": detail }));
+                r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                r
+            }
+            ApiError::NoRoute => (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                "<!doctype html>\n<html lang=\"en\">\n<head>\n  <title>Not Found</title>\n</head>\n<body>\n  <h1>Not Found</h1><p>The requested resource was not found on this server.</p>\n</body>\n</html>\n",
+            )
+                .into_response(),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %format!("{e:#}"), "internal error");
+                cvat_json(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({ "detail": "A server error occurred." }),
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,382 @@
+//! `/api/auth/*`: login, logout, register, password change, signing (spec §10).
+
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use cvat_proto::{Detail, Registered, Token};
+use serde_json::{Map, Value};
+
+use super::extract::{MaybeIdentity, RawBody};
+use super::links;
+use crate::auth::{self, cookies, password_rules, signing, AuthMethod, Identity};
+use crate::error::{cvat_json, ApiError, ApiResult};
+use crate::permissions::Requester;
+use crate::state::{AppState, SharedState};
+use crate::store::{now_micros, NewUser, UserRecord, WriteError};
+use crate::validate::{self, FieldErrors};
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/auth/login", post(login).fallback(method_other))
+        .route("/api/auth/logout", post(logout).fallback(method_other))
+        .route("/api/auth/register", post(register).fallback(method_other))
+        .route(
+            "/api/auth/password/change",
+            post(password_change).fallback(method_other),
+        )
+        .route("/api/auth/signing", post(sign_url).fallback(method_other))
+}
+
+async fn method_other(method: axum::http::Method) -> ApiError {
+    ApiError::method_not_allowed(method.as_str())
+}
+
+/// Optional string field of a request body; `Err` carries DRF's messages.
+fn opt_str(body: &Map<String, Value>, key: &str) -> Result<Option<String>, Vec<String>> {
+    body.get(key)
+        .map(|v| validate::char_field(v, true, usize::MAX))
+        .transpose()
+}
+
+/// Starts a session (Django's `login()`): session + CSRF cookies, `last_login` updated.
+async fn start_session(state: &AppState, parts: &Parts, user: &UserRecord) -> ApiResult<HeaderMap> {
+    let key = auth::new_session_key();
+    let lifetime = state.settings.session_lifetime;
+    state
+        .db
+        .create_session(&key, user.id, now_micros() + lifetime * 1_000_000)
+        .await?;
+    state.db.set_last_login(user.id).await?;
+    let mut headers = HeaderMap::new();
+    headers.append(
+        header::SET_COOKIE,
+        cookies::csrf_cookie(&cookies::csrf_token_for(parts)),
+    );
+    headers.append(header::SET_COOKIE, cookies::session_cookie(&key, lifetime));
+    Ok(headers)
+}
+
+async fn login(
+    State(state): State<SharedState>,
+    MaybeIdentity(_): MaybeIdentity,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
+    let body = body.parse_object().await?;
+    let must_include = || {
+        ApiError::List(vec![
+            "Must include either \"username\" or \"email\" and \"password\".".into(),
+        ])
+    };
+    let field = |k: &str| opt_str(&body, k).map_err(|m| ApiError::Fields(vec![(k.to_string(), m)]));
+    let username = field("username")?.filter(|s| !s.is_empty());
+    let email = field("email")?.filter(|s| !s.is_empty());
+    let password = match body.get("password") {
+        Some(Value::String(p)) if !p.is_empty() => p.clone(),
+        _ => return Err(must_include()),
+    };
+    // An e-mail takes precedence and must name exactly one user (CVAT's LoginSerializerEx).
+    let login = if let Some(email) = email {
+        let by_email = state.db.users_by_email(&email).await?;
+        if !validate::is_valid_email(&email) || by_email.len() != 1 {
+            return Err(ApiError::List(vec![
+                "Unable to login with provided credentials".into(),
+            ]));
+        }
+        by_email[0].username.clone()
+    } else {
+        username.ok_or_else(must_include)?
+    };
+    let user = auth::check_password_login(&state, &parts, &login, &password)
+        .await?
+        .ok_or_else(|| ApiError::non_field("Unable to log in with provided credentials."))?;
+    let key = state
+        .db
+        .get_or_create_token(user.id, &auth::new_token_key())
+        .await?;
+    let headers = start_session(&state, &parts, &user).await?;
+    tracing::info!(user_id = user.id, "login");
+    Ok((headers, cvat_json(StatusCode::OK, &Token { key })).into_response())
+}
+
+async fn logout(
+    State(state): State<SharedState>,
+    MaybeIdentity(identity): MaybeIdentity,
+    parts: Parts,
+) -> ApiResult<Response> {
+    if let Some(Identity { user, method }) = &identity {
+        // CVAT deletes the user's token: every client sharing it is logged out.
+        state.db.delete_token(user.id).await?;
+        if let AuthMethod::Session { key } = method {
+            state.db.delete_session(key).await?;
+        }
+    }
+    let mut response = cvat_json(
+        StatusCode::OK,
+        &Detail {
+            detail: "Successfully logged out.".into(),
+        },
+    );
+    if let Some(key) = cookies::request_cookie(&parts, cookies::SESSION_COOKIE) {
+        state.db.delete_session(&key).await?;
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, cookies::clear_session_cookie());
+    }
+    Ok(response)
+}
+
+async fn register(
+    State(state): State<SharedState>,
+    MaybeIdentity(_): MaybeIdentity,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
+    let body = body.parse_object().await?;
+    let mut errors: FieldErrors = Vec::new();
+    let mut note = |k: &str, msgs: Vec<String>| errors.push((k.to_string(), msgs));
+    let required = || vec!["This field is required.".to_string()];
+
+    let username = match body.get("username") {
+        None => {
+            note("username", required());
+            None
+        }
+        Some(v) => match validate::username_field(v) {
+            Err(m) => {
+                note("username", m);
+                None
+            }
+            Ok(u) if u.chars().count() < 5 => {
+                note(
+                    "username",
+                    vec!["Ensure this field has at least 5 characters.".into()],
+                );
+                None
+            }
+            Ok(u) if state.db.username_taken_folded(&u).await? => {
+                note(
+                    "username",
+                    vec!["A user with that username already exists.".into()],
+                );
+                None
+            }
+            Ok(u) => Some(u),
+        },
+    };
+    let email = match body.get("email") {
+        None => Some(String::new()),
+        Some(v) => match validate::email_field(v) {
+            Err(m) => {
+                note("email", m);
+                None
+            }
+            Ok(e) if !e.is_empty() && state.db.email_taken_folded(&e).await? => {
+                note(
+                    "email",
+                    vec!["A user is already registered with this e-mail address.".into()],
+                );
+                None
+            }
+            Ok(e) => Some(e),
+        },
+    };
+    let mut password = |k: &str| match body.get(k) {
+        None => {
+            note(k, required());
+            None
+        }
+        Some(v) => match validate::char_field(v, false, 128) {
+            Err(m) => {
+                note(k, m);
+                None
+            }
+            Ok(p) => {
+                let problems = password_rules::validate_password(&p, None);
+                if k == "password1" && !problems.is_empty() {
+                    note(k, problems);
+                    None
+                } else {
+                    Some(p)
+                }
+            }
+        },
+    };
+    let password1 = password("password1");
+    let password2 = password("password2");
+    let mut name = |k: &str| match body.get(k) {
+        None => Some(String::new()),
+        Some(v) => match validate::char_field(v, false, validate::NAME_MAX) {
+            Err(m) => {
+                note(k, m);
+                None
+            }
+            Ok(s) => Some(s),
+        },
+    };
+    let first_name = name("first_name");
+    let last_name = name("last_name");
+    if !errors.is_empty() {
+        return Err(ApiError::Fields(errors));
+    }
+    let (
+        Some(username),
+        Some(email),
+        Some(password1),
+        Some(password2),
+        Some(first_name),
+        Some(last_name),
+    ) = (username, email, password1, password2, first_name, last_name)
+    else {
+        unreachable!("every missing value recorded an error");
+    };
+    if password1 != password2 {
+        return Err(ApiError::non_field("The two password fields didn't match."));
+    }
+    let attrs = password_rules::UserAttributes {
+        username: &username,
+        first_name: &first_name,
+        last_name: &last_name,
+        email: &email,
+    };
+    if let Some(msg) = password_rules::validate_password(&password1, Some(&attrs))
+        .into_iter()
+        .next()
+    {
+        return Err(ApiError::non_field(msg));
+    }
+    let new = NewUser {
+        username,
+        password_hash: auth::hash_blocking(password1).await?,
+        email,
+        first_name,
+        last_name,
+        is_staff: false,
+        is_superuser: false,
+        groups: vec!["user".into()],
+        logged_in: true,
+    };
+    let user = state.db.create_user(&new).await.map_err(|e| match e {
+        WriteError::UsernameTaken => {
+            ApiError::field("username", "A user with that username already exists.")
+        }
+        other => ApiError::Internal(other.into()),
+    })?;
+    let key = state
+        .db
+        .get_or_create_token(user.id, &auth::new_token_key())
+        .await?;
+    let headers = start_session(&state, &parts, &user).await?;
+    tracing::info!(user_id = user.id, "registered");
+    let body = Registered {
+        username: user.username,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        email_verification_required: false,
+        key: Some(key),
+    };
+    Ok((headers, cvat_json(StatusCode::CREATED, &body)).into_response())
+}
+
+async fn password_change(
+    State(state): State<SharedState>,
+    req: Requester,
+    body: RawBody,
+) -> ApiResult<Response> {
+    let body = body.parse_object().await?;
+    let mut errors: FieldErrors = Vec::new();
+    let mut values = Vec::new();
+    for k in ["old_password", "new_password1", "new_password2"] {
+        match body.get(k).map(|v| validate::char_field(v, false, 128)) {
+            None => errors.push((k.into(), vec!["This field is required.".into()])),
+            Some(Err(m)) => errors.push((k.into(), m)),
+            Some(Ok(p)) => values.push(p),
+        }
+    }
+    if errors.is_empty() && !auth::verify_user_password(&req.user, &values[0]).await? {
+        errors.push((
+            "old_password".into(),
+            vec!["Your old password was entered incorrectly. Please enter it again.".into()],
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Fields(errors));
+    }
+    let (new1, new2) = (&values[1], &values[2]);
+    if new1 != new2 {
+        return Err(ApiError::field(
+            "new_password2",
+            "The two password fields didn\u{2019}t match.",
+        ));
+    }
+    let u = &req.user;
+    let attrs = password_rules::UserAttributes {
+        username: &u.username,
+        first_name: &u.first_name,
+        last_name: &u.last_name,
+        email: &u.email,
+    };
+    let problems = password_rules::validate_password(new1, Some(&attrs));
+    if !problems.is_empty() {
+        return Err(ApiError::Fields(vec![("new_password2".into(), problems)]));
+    }
+    let hash = auth::hash_blocking(new1.clone()).await?;
+    state.db.set_password_hash(u.id, &hash).await?;
+    tracing::info!(user_id = u.id, "password changed");
+    Ok(cvat_json(
+        StatusCode::OK,
+        &Detail {
+            detail: "New password has been saved.".into(),
+        },
+    ))
+}
+
+/// The contract CVAT 2.3.0 meant (decision 7): `{"url": ...}` → the URL signed for the requester.
+async fn sign_url(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
+    let body = body.parse_object().await?;
+    let missing = || ApiError::List(vec!["Please provide `url` parameter".into()]);
+    let url = match body.get("url") {
+        Some(Value::String(u)) if !u.trim().is_empty() => u.trim().to_string(),
+        _ => return Err(missing()),
+    };
+    let origin = links::origin(&parts);
+    let (base, rest) = match url.split_once("://") {
+        Some((scheme, after)) => {
+            let path_start = after.find('/').unwrap_or(after.len());
+            (
+                format!("{scheme}://{}", &after[..path_start]),
+                after[path_start..].to_string(),
+            )
+        }
+        None if url.starts_with('/') => (origin, url.clone()),
+        None => {
+            return Err(ApiError::bad_request(
+                "`url` must be an absolute URL or a path starting with /.",
+            ))
+        }
+    };
+    let rest = rest.split('#').next().unwrap_or("").to_string();
+    let (path, query) = rest.split_once('?').unwrap_or((rest.as_str(), ""));
+    let path = if path.is_empty() { "/" } else { path };
+    let pairs = links::parse_query(query);
+    let canonical = links::canonical_signed_url(&base, path, &pairs);
+    let token = signing::sign_url_token(
+        &state.secret,
+        &canonical,
+        req.user.id,
+        &req.user.username,
+        chrono::Utc::now().timestamp(),
+    );
+    let sep = if canonical.contains('?') { '&' } else { '?' };
+    let signed = format!("{canonical}{sep}sign={}", links::quote_plus(&token));
+    Ok(cvat_json(StatusCode::OK, &signed))
+}

@@ -1,0 +1,43 @@
+//! `/api/server/about` (anonymous) and `/api/server/health` (for load balancers).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use cvat_proto::About;
+use serde_json::json;
+
+use crate::error::cvat_json;
+use crate::state::SharedState;
+
+const DESCRIPTION: &str = "CVAT is completely re-designed and re-implemented version of Video Annotation Tool from Irvine, California tool. It is free, online, interactive video and image annotation tool for computer vision. It is being used by our team to annotate million of objects with different properties. Many UI and UX decisions are based on feedbacks from professional data annotation team.";
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/server/about", get(about))
+        .route("/api/server/health", get(health))
+}
+
+async fn about() -> Response {
+    let about = About {
+        name: "Computer Vision Annotation Tool".into(),
+        description: DESCRIPTION.into(),
+        // CVAT 2.3.0 drops a zero patch number; cvat-sdk 2.3.0 only stays quiet for "2.3".
+        version: "2.3".into(),
+        logo_url: String::new(),
+        subtitle: String::new(),
+    };
+    cvat_json(StatusCode::OK, &about)
+}
+
+async fn health(State(state): State<SharedState>) -> Response {
+    if state.db.ping().await {
+        cvat_json(StatusCode::OK, &json!({"status": "ok"}))
+    } else {
+        cvat_json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &json!({"status": "database unavailable"}),
+        )
+    }
+}

@@ -1,0 +1,66 @@
+//! Store records → wire types (spec §5).
+
+use cvat_proto::{BasicUser, MetaUser, User};
+
+use super::links::user_url;
+use crate::store::UserRecord;
+
+/// DRF's date-time format: UTC with `Z`, microseconds only when non-zero.
+pub fn datetime(micros: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
+    if micros.rem_euclid(1_000_000) == 0 {
+        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    }
+}
+
+pub fn full_user(u: &UserRecord, origin: &str) -> User {
+    User {
+        url: user_url(origin, u.id),
+        id: u.id,
+        username: u.username.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        email: u.email.clone(),
+        groups: u.groups.clone(),
+        is_staff: u.is_staff,
+        is_superuser: u.is_superuser,
+        is_active: u.is_active,
+        last_login: u.last_login.map(datetime),
+        date_joined: datetime(u.date_joined),
+    }
+}
+
+pub fn basic_user(u: &UserRecord, origin: &str) -> BasicUser {
+    BasicUser {
+        url: user_url(origin, u.id),
+        id: u.id,
+        username: u.username.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+    }
+}
+
+pub fn meta_user(u: &UserRecord, origin: &str, full: bool) -> MetaUser {
+    if full {
+        MetaUser::Full(full_user(u, origin))
+    } else {
+        MetaUser::Basic(basic_user(u, origin))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn datetimes_like_drf() {
+        assert_eq!(
+            super::datetime(1_645_735_519_000_000),
+            "2022-02-24T20:45:19Z"
+        );
+        assert_eq!(
+            super::datetime(1_646_473_021_636_000),
+            "2022-03-05T09:37:01.636000Z"
+        );
+    }
+}

@@ -1,0 +1,148 @@
+//! SQL storage behind one interface for SQLite and PostgreSQL.
+//!
+//! Both engines run the same SQL text (`$1..$N` placeholders, ids as BIGINT, timestamps as
+//! microseconds); the few dialect differences live in `crate::filters::Dialect` and here.
+//! No HTTP types in this module.
+
+mod auth;
+mod orgs;
+mod users;
+
+pub use auth::*;
+pub use orgs::*;
+pub use users::*;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use crate::filters::Dialect;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Runs `$body` with `$pool` bound to the concrete pool; the body is compiled once per engine.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Binds `crate::filters::Bind` values, in order, to a query of either engine.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut q = $query;
+        for b in $binds {
+            q = match b {
+                $crate::filters::Bind::Int(v) => q.bind(*v),
+                $crate::filters::Bind::Bool(v) => q.bind(*v),
+                $crate::filters::Bind::Text(v) => q.bind(v.as_str()),
+            };
+        }
+        q
+    }};
+}
+pub(crate) use bind_all;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    pub url: String,
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Db {
+    /// Connects (creating an SQLite file and its folder when missing) and applies migrations.
+    pub async fn open(opts: &DbOptions) -> anyhow::Result<Db> {
+        let db = if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
+            let connect =
+                PgConnectOptions::from_str(&opts.url).context("invalid PostgreSQL URL")?;
+            let pool = PgPoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(connect)
+                .await
+                .context("cannot connect to PostgreSQL")?;
+            Db::Postgres(pool)
+        } else {
+            let connect = SqliteConnectOptions::from_str(&opts.url)
+                .context("invalid SQLite URL")?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a write is on disk before it is acknowledged.
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            if let Some(parent) = std::path::Path::new(connect.get_filename()).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("cannot create {}", parent.display()))?;
+                }
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(opts.max_connections)
+                .acquire_timeout(opts.connect_timeout)
+                .connect_with(connect)
+                .await
+                .context("cannot open the SQLite database")?;
+            Db::Sqlite(pool)
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        // sqlx takes an advisory lock on PostgreSQL, so replicas starting together apply once.
+        match self {
+            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+        }
+        .context("database migration failed")
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Db::Sqlite(_) => Dialect::Sqlite,
+            Db::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+
+    pub async fn ping(&self) -> bool {
+        on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await.is_ok())
+    }
+}
+
+/// Now, in the storage unit (microseconds since the epoch, UTC).
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// The folded form used for case-insensitive comparisons (Unicode lowercase).
+pub fn fold(s: &str) -> String {
+    // Character by character, so a search term folds exactly like the text it is found in
+    // (whole-string lowercasing turns a final Σ into ς).
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// True when `e` is a unique-constraint violation (both engines).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
