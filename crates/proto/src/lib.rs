@@ -118,3 +118,39 @@ pub struct PatchedUserRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_active: Option<bool>,
 }
+
+/// `OrganizationReadSerializer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Organization {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub created_date: String,
+    pub updated_date: String,
+    pub contact: serde_json::Value,
+    pub owner: Option<BasicUser>,
+}
+
+/// `MembershipReadSerializer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Membership {
+    pub id: i64,
+    pub user: BasicUser,
+    pub organization: i64,
+    pub is_active: bool,
+    pub joined_date: Option<String>,
+    pub role: String,
+    pub invitation: Option<String>,
+}
+
+/// `InvitationReadSerializer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub key: String,
+    pub created_date: String,
+    pub owner: Option<BasicUser>,
+    pub role: String,
+    pub user: BasicUser,
+    pub organization: i64,
+}

@@ -2,8 +2,12 @@
 
 pub mod auth;
 pub mod extract;
+pub mod invitations;
 pub mod links;
+pub mod memberships;
 pub mod negotiate;
+pub mod organizations;
+pub mod pagination;
 pub mod server;
 pub mod users;
 pub mod views;
@@ -29,6 +33,9 @@ pub fn router(state: SharedState) -> Router {
         .merge(users::router())
         .merge(auth::router())
         .merge(server::router())
+        .merge(organizations::router())
+        .merge(memberships::router())
+        .merge(invitations::router())
         // Negotiation runs on matched routes only: unknown paths get Django's HTML 404.
         .route_layer(axum::middleware::from_fn(negotiate::negotiate));
     let set = |name: HeaderName, value: &'static str| {
@@ -54,6 +61,16 @@ pub fn router(state: SharedState) -> Router {
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+}
+
+/// 405 for a method a route does not map.
+pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::method_not_allowed(method.as_str())
+}
+
+/// The last path segment (`{id}` / `{key}` of detail routes).
+pub fn path_tail(parts: &axum::http::request::Parts) -> String {
+    parts.uri.path().rsplit('/').next().unwrap_or("").to_string()
 }
 
 impl ApiError {

@@ -64,3 +64,49 @@ mod tests {
         );
     }
 }
+
+pub fn brief_user(u: &crate::store::UserBrief, origin: &str) -> BasicUser {
+    BasicUser {
+        url: user_url(origin, u.id),
+        id: u.id,
+        username: u.username.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+    }
+}
+
+pub fn organization(o: &crate::store::OrgRecord, origin: &str) -> cvat_proto::Organization {
+    cvat_proto::Organization {
+        id: o.id,
+        slug: o.slug.clone(),
+        name: o.name.clone(),
+        description: o.description.clone(),
+        created_date: datetime(o.created_date),
+        updated_date: datetime(o.updated_date),
+        contact: serde_json::from_str(&o.contact).unwrap_or_else(|_| serde_json::json!({})),
+        owner: o.owner.as_ref().map(|u| brief_user(u, origin)),
+    }
+}
+
+pub fn membership(m: &crate::store::MembershipRecord, origin: &str) -> cvat_proto::Membership {
+    cvat_proto::Membership {
+        id: m.id,
+        user: brief_user(&m.user, origin),
+        organization: m.organization_id,
+        is_active: m.is_active,
+        joined_date: m.joined_date.map(datetime),
+        role: m.role.clone(),
+        invitation: m.invitation.clone(),
+    }
+}
+
+pub fn invitation(i: &crate::store::InvitationRecord, origin: &str) -> cvat_proto::Invitation {
+    cvat_proto::Invitation {
+        key: i.key.clone(),
+        created_date: datetime(i.created_date),
+        owner: i.owner.as_ref().map(|u| brief_user(u, origin)),
+        role: i.role.clone(),
+        user: brief_user(&i.user, origin),
+        organization: i.organization_id,
+    }
+}
