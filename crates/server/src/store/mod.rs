@@ -106,12 +106,27 @@ impl Db {
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {
-        // sqlx takes an advisory lock on PostgreSQL, so replicas starting together apply once.
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
-            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+            // sqlx takes an advisory lock on PostgreSQL, so replicas starting together apply once.
+            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await.context("database migration failed"),
+            // SQLite has no such lock: a process that loses the race finds the tables already
+            // made by the winner (each migration is one transaction) and retries, which then
+            // sees them applied.
+            Db::Sqlite(p) => {
+                let mut attempt = 0;
+                loop {
+                    match SQLITE_MIGRATIONS.run(p).await {
+                        Ok(()) => return Ok(()),
+                        Err(e) if attempt < 20 => {
+                            attempt += 1;
+                            tracing::debug!(error = %e, attempt, "migration raced another process; retrying");
+                            tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                        }
+                        Err(e) => return Err(e).context("database migration failed"),
+                    }
+                }
+            }
         }
-        .context("database migration failed")
     }
 
     pub fn dialect(&self) -> Dialect {

@@ -351,16 +351,18 @@ impl Db {
     /// post-save signal), then `groups` (replacing, as DRF sets m2m after saving).
     /// Refuses, rolling back, when no active admin would remain.
     pub async fn update_user(&self, id: i64, ch: &UserChanges) -> Result<UserRecord, WriteError> {
-        let current = self.user_by_id(id).await?.ok_or(WriteError::NotFound)?;
-        let username = ch.username.clone().unwrap_or(current.username.clone());
-        let first = ch.first_name.clone().unwrap_or(current.first_name.clone());
-        let last = ch.last_name.clone().unwrap_or(current.last_name.clone());
-        let email = ch.email.clone().unwrap_or(current.email.clone());
-        let is_staff = ch.is_staff.unwrap_or(current.is_staff);
-        let is_superuser = ch.is_superuser.unwrap_or(current.is_superuser);
-        let is_active = ch.is_active.unwrap_or(current.is_active);
-        let key = search_key(&username, &first, &last);
         write_tx!(self, tx => {
+            // Read inside the transaction: unchanged columns keep what concurrent writers stored.
+            let current: UserRow = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
+                .bind(id).fetch_optional(&mut *tx).await?.ok_or(WriteError::NotFound)?;
+            let username = ch.username.clone().unwrap_or(current.username.clone());
+            let first = ch.first_name.clone().unwrap_or(current.first_name);
+            let last = ch.last_name.clone().unwrap_or(current.last_name);
+            let email = ch.email.clone().unwrap_or(current.email);
+            let is_staff = ch.is_staff.unwrap_or(current.is_staff);
+            let is_superuser = ch.is_superuser.unwrap_or(current.is_superuser);
+            let is_active = ch.is_active.unwrap_or(current.is_active);
+            let key = search_key(&username, &first, &last);
             let was_admin: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id JOIN groups g ON g.id = ug.group_id \
                  WHERE u.id = $1 AND u.is_active AND g.name = 'admin'").bind(id).fetch_one(&mut *tx).await?;
