@@ -154,3 +154,29 @@ pub struct Invitation {
     pub user: BasicUser,
     pub organization: i64,
 }
+
+/// `AccessTokenRead` (newest CVAT): `value` only in the answer to a create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessToken {
+    pub id: i64,
+    pub name: String,
+    pub created_date: String,
+    pub updated_date: String,
+    pub expiry_date: Option<String>,
+    pub last_used_date: Option<String>,
+    pub read_only: bool,
+    pub owner: BasicUser,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+}
+
+/// `AccessTokenWriteRequest`: `name` 1..50, optional expiry and read-only flag.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccessTokenWriteRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expiry_date: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}

@@ -25,6 +25,8 @@ pub enum AuthMethod {
     Basic,
     Signature,
     Session { key: String },
+    /// A personal access token; read-only ones may not make unsafe requests.
+    Bearer { token_id: i64, read_only: bool },
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +69,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<I
         match scheme.as_slice() {
             b"token" => return token_auth(state, &rest).await.map(Some),
             b"basic" => return basic_auth(state, parts, &rest).await.map(Some),
+            b"bearer" => return bearer_auth(state, parts, &rest).await.map(Some),
             // Other schemes are not ours: DRF ignores them and tries the next class.
             _ => {}
         }
@@ -148,8 +151,10 @@ async fn basic_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResul
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .map_err(|_| malformed())?;
-    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
-    let (login, password) = decoded.split_once(':').ok_or_else(malformed)?;
+    // DRF: UTF-8, else latin-1; `partition(':')`, so no ':' means an empty password.
+    let decoded = String::from_utf8(decoded)
+        .unwrap_or_else(|e| e.into_bytes().iter().map(|&b| char::from(b)).collect());
+    let (login, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
     match check_password_login(state, parts, login, password).await? {
         Some(user) => Ok(Identity {
             user,
@@ -168,18 +173,15 @@ pub async fn check_password_login(
     password: &str,
 ) -> ApiResult<Option<UserRecord>> {
     let address = links::client_address(parts);
-    throttle::check(state, login, &address).await?;
-    let candidates: Vec<UserRecord> = state
-        .db
-        .users_by_login(login)
-        .await?
-        .into_iter()
-        .filter(|u| u.is_active)
-        .collect();
+    let matching = state.db.users_by_login(login).await?;
+    // Failures count against the account, whichever spelling (case, e-mail) named it.
+    let accounts = throttle::accounts(login, &matching);
+    throttle::check(state, &accounts, &address).await?;
+    let candidates: Vec<UserRecord> = matching.into_iter().filter(|u| u.is_active).collect();
     let found = verify_any(candidates, password.to_string()).await?;
     match found {
         Some((user, needs_rehash)) => {
-            throttle::succeeded(state, login).await?;
+            throttle::succeeded(state, &user).await?;
             if needs_rehash {
                 let hash = hash_blocking(password.to_string()).await?;
                 state.db.set_password_hash(user.id, &hash).await?;
@@ -187,7 +189,7 @@ pub async fn check_password_login(
             Ok(Some(user))
         }
         None => {
-            throttle::failed(state, login, &address).await?;
+            throttle::failed(state, &accounts, &address).await?;
             Ok(None)
         }
     }
@@ -226,6 +228,35 @@ pub async fn verify_user_password(user: &UserRecord, password: &str) -> ApiResul
     Ok(verify_any(vec![user.clone()], password.to_string())
         .await?
         .is_some())
+}
+
+/// Personal access tokens (`Authorization: Bearer`): unknown, expired or revoked → 401.
+async fn bearer_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResult<Identity> {
+    let value = match rest {
+        [] => return Err(unauthorized("Invalid token header. No credentials provided.")),
+        [v] => std::str::from_utf8(v).map_err(|_| unauthorized("Invalid token."))?,
+        _ => return Err(unauthorized("Invalid token header. Token string should not contain spaces.")),
+    };
+    let Some((user, token)) = state.db.user_by_access_token(value).await? else {
+        return Err(unauthorized("Invalid token."));
+    };
+    if token.expiry_date.is_some_and(|t| t <= crate::store::now_micros()) {
+        return Err(unauthorized("Token has expired."));
+    }
+    if !user.is_active {
+        return Err(unauthorized("User inactive or deleted."));
+    }
+    if token.read_only && is_unsafe(&parts.method) {
+        return Err(ApiError::detail(StatusCode::FORBIDDEN, "This access token is read-only."));
+    }
+    // Usage is recorded at most once a minute per token, off the request's path.
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = db.touch_access_token(token.id).await {
+            tracing::warn!(error = %e, "recording access token use");
+        }
+    });
+    Ok(Identity { user, method: AuthMethod::Bearer { token_id: token.id, read_only: token.read_only } })
 }
 
 async fn signature_auth(state: &AppState, parts: &Parts, sign: &str) -> ApiResult<Identity> {

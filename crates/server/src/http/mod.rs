@@ -1,5 +1,6 @@
 //! The HTTP layer: one module per resource, our extractors, negotiation, links.
 
+pub mod access_tokens;
 pub mod auth;
 pub mod extract;
 pub mod invitations;
@@ -36,6 +37,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(organizations::router())
         .merge(memberships::router())
         .merge(invitations::router())
+        .merge(access_tokens::router())
         // Negotiation runs on matched routes only: unknown paths get Django's HTML 404.
         .route_layer(axum::middleware::from_fn(negotiate::negotiate));
     let set = |name: HeaderName, value: &'static str| {

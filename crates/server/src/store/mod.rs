@@ -4,10 +4,12 @@
 //! microseconds); the few dialect differences live in `crate::filters::Dialect` and here.
 //! No HTTP types in this module.
 
+mod access_tokens;
 mod auth;
 mod orgs;
 mod users;
 
+pub use access_tokens::*;
 pub use auth::*;
 pub use orgs::*;
 pub use users::*;

@@ -1,0 +1,101 @@
+//! Personal access tokens: stored as digests, listed per owner.
+
+use sqlx::FromRow;
+
+use super::users::{collapse, UserGroupRow, JOINED_FROM, USER_COLUMNS};
+use super::{digest, now_micros, on_pool, Db, UserRecord};
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AccessTokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub name: String,
+    pub read_only: bool,
+    pub expiry_date: Option<i64>,
+    pub created_date: i64,
+    pub updated_date: i64,
+    pub last_used_date: Option<i64>,
+}
+
+const TOKEN_COLUMNS: &str =
+    "a.id, a.user_id, a.name, a.read_only, a.expiry_date, a.created_date, a.updated_date, a.last_used_date";
+
+#[derive(FromRow)]
+struct TokenUserRow {
+    #[sqlx(flatten)]
+    inner: UserGroupRow,
+    #[sqlx(flatten)]
+    token: AccessTokenRecord,
+}
+
+impl Db {
+    /// The owner of the access token whose value is `value`, with the token. One query.
+    pub async fn user_by_access_token(&self, value: &str) -> sqlx::Result<Option<(UserRecord, AccessTokenRecord)>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, g.name AS group_name, {TOKEN_COLUMNS} {JOINED_FROM} \
+             JOIN access_tokens a ON a.user_id = u.id WHERE a.digest = $1 ORDER BY u.id, g.id"
+        );
+        let rows: Vec<TokenUserRow> = on_pool!(self, p => {
+            sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(value)).fetch_all(p).await?
+        });
+        let Some(token) = rows.first().map(|r| r.token.clone()) else { return Ok(None) };
+        Ok(collapse(rows.into_iter().map(|r| r.inner).collect()).pop().map(|u| (u, token)))
+    }
+
+    /// Records a use, at most once a minute per token (a conditional update, no read).
+    pub async fn touch_access_token(&self, id: i64) -> sqlx::Result<()> {
+        let now = now_micros();
+        on_pool!(self, p => sqlx::query(
+            "UPDATE access_tokens SET last_used_date = $1 WHERE id = $2 AND (last_used_date IS NULL OR last_used_date < $3)")
+            .bind(now).bind(id).bind(now - 60_000_000).execute(p).await.map(|_| ()))
+    }
+
+    pub async fn create_access_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        value: &str,
+        read_only: bool,
+        expiry: Option<i64>,
+    ) -> sqlx::Result<i64> {
+        let now = now_micros();
+        on_pool!(self, p => sqlx::query_scalar::<_, i64>(
+            "INSERT INTO access_tokens (user_id, name, digest, read_only, expiry_date, created_date, updated_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
+            .bind(user_id).bind(name).bind(digest(value)).bind(read_only).bind(expiry).bind(now).fetch_one(p).await)
+    }
+
+    pub async fn count_access_tokens(&self, user_id: i64) -> sqlx::Result<i64> {
+        on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM access_tokens WHERE user_id = $1")
+            .bind(user_id).fetch_one(p).await)
+    }
+
+    pub async fn list_access_tokens(&self, user_id: i64, offset: i64, limit: i64) -> sqlx::Result<Vec<AccessTokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens a WHERE a.user_id = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3");
+        on_pool!(self, p => sqlx::query_as::<_, AccessTokenRecord>(&sql).bind(user_id).bind(limit).bind(offset).fetch_all(p).await)
+    }
+
+    /// A token of `user_id` by id (another user's token is not found).
+    pub async fn access_token(&self, user_id: i64, id: i64) -> sqlx::Result<Option<AccessTokenRecord>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens a WHERE a.id = $1 AND a.user_id = $2");
+        on_pool!(self, p => sqlx::query_as::<_, AccessTokenRecord>(&sql).bind(id).bind(user_id).fetch_optional(p).await)
+    }
+
+    pub async fn update_access_token(
+        &self,
+        id: i64,
+        name: Option<&str>,
+        read_only: Option<bool>,
+        expiry: Option<Option<i64>>,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, p => sqlx::query(
+            "UPDATE access_tokens SET name = COALESCE($1, name), read_only = COALESCE($2, read_only), \
+             expiry_date = CASE WHEN $3 THEN $4 ELSE expiry_date END, updated_date = $5 WHERE id = $6")
+            .bind(name).bind(read_only).bind(expiry.is_some()).bind(expiry.flatten()).bind(now_micros()).bind(id)
+            .execute(p).await.map(|_| ()))
+    }
+
+    pub async fn delete_access_token(&self, id: i64) -> sqlx::Result<()> {
+        on_pool!(self, p => sqlx::query("DELETE FROM access_tokens WHERE id = $1").bind(id).execute(p).await.map(|_| ()))
+    }
+}
