@@ -20,6 +20,9 @@ pub struct DatabaseArgs {
     /// Seconds to wait for a database connection.
     #[arg(long, env = "CVAT_DB_CONNECT_TIMEOUT", default_value_t = 10)]
     pub db_connect_timeout: u64,
+    /// PostgreSQL statement timeout in seconds (0: none).
+    #[arg(long, env = "CVAT_DB_STATEMENT_TIMEOUT", default_value_t = 30)]
+    pub db_statement_timeout: u64,
 }
 
 impl DatabaseArgs {
@@ -28,6 +31,7 @@ impl DatabaseArgs {
             url: self.database_url.clone(),
             max_connections: self.db_pool_size.max(1),
             connect_timeout: Duration::from_secs(self.db_connect_timeout.max(1)),
+            statement_timeout: Duration::from_secs(self.db_statement_timeout),
         }
     }
 }

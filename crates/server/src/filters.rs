@@ -552,7 +552,7 @@ pub fn parse_search(raw: Option<&str>) -> Vec<String> {
         .replace(',', " ")
         .split(is_py_space)
         .filter(|t| !t.is_empty())
-        .map(|t| t.chars().flat_map(char::to_lowercase).collect::<String>())
+        .map(fold)
         .collect()
 }
 
@@ -1195,4 +1195,14 @@ mod tests {
             }
         }
     }
+}
+
+/// Case folding for case-insensitive matching: lowercase character by character (so a term
+/// folds exactly like the text it is found in) and final sigma as sigma, as Unicode case
+/// folding does.
+pub fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ς' { 'σ' } else { c })
+        .collect()
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod filters;
 pub mod http;
+pub mod import;
 pub mod org_rules;
 pub mod permissions;
 pub mod state;

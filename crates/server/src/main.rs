@@ -30,6 +30,18 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Import users, groups, tokens and organizations from a CVAT `manage.py dumpdata` JSON
+    /// file (all or nothing, in one transaction; other models are counted and skipped).
+    ImportDjango {
+        /// The JSON file written by `python manage.py dumpdata` (streamed; any size).
+        file: std::path::PathBuf,
+        /// Delete the existing users, organizations, memberships, invitations, tokens and
+        /// sessions first, instead of refusing when ids or usernames collide.
+        #[arg(long)]
+        replace: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 fn init_tracing(json: bool) {
@@ -78,6 +90,13 @@ async fn main() -> std::process::ExitCode {
                     .map(|id| println!("Superuser {username} created (id {id}).")),
                 Err(e) => Err(e),
             }
+        }
+        Command::ImportDjango { file, replace, db } => {
+            init_tracing(false);
+            let opts = cvat_server::import::options(&file, replace);
+            cvat_server::import::import_django_file(&db, &opts)
+                .await
+                .map(|summary| print!("{summary}"))
         }
     };
     match result {

@@ -19,7 +19,10 @@ impl Requester {
     /// The requester's active role in the selected organization when it is `org`.
     fn role_in(&self, org: i64) -> Option<&str> {
         match &self.org {
-            OrgContext::Org { id, role: Some(role) } if *id == org => Some(role.as_str()),
+            OrgContext::Org {
+                id,
+                role: Some(role),
+            } if *id == org => Some(role.as_str()),
             _ => None,
         }
     }
@@ -63,7 +66,10 @@ impl Requester {
 
     /// As `can_change_role`, plus leaving: one's own active, non-owner membership.
     pub fn can_delete_membership(&self, m: &MembershipRecord) -> bool {
-        let leaving = m.user.id == self.id() && m.is_active && m.role != "owner" && self.privilege().is_some();
+        let leaving = m.user.id == self.id()
+            && m.is_active
+            && m.role != "owner"
+            && self.privilege().is_some();
         self.can_change_role(m) || leaving
     }
 

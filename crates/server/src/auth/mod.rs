@@ -24,9 +24,14 @@ pub enum AuthMethod {
     Token,
     Basic,
     Signature,
-    Session { key: String },
+    Session {
+        key: String,
+    },
     /// A personal access token; read-only ones may not make unsafe requests.
-    Bearer { token_id: i64, read_only: bool },
+    Bearer {
+        token_id: i64,
+        read_only: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -233,21 +238,35 @@ pub async fn verify_user_password(user: &UserRecord, password: &str) -> ApiResul
 /// Personal access tokens (`Authorization: Bearer`): unknown, expired or revoked → 401.
 async fn bearer_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResult<Identity> {
     let value = match rest {
-        [] => return Err(unauthorized("Invalid token header. No credentials provided.")),
+        [] => {
+            return Err(unauthorized(
+                "Invalid token header. No credentials provided.",
+            ))
+        }
         [v] => std::str::from_utf8(v).map_err(|_| unauthorized("Invalid token."))?,
-        _ => return Err(unauthorized("Invalid token header. Token string should not contain spaces.")),
+        _ => {
+            return Err(unauthorized(
+                "Invalid token header. Token string should not contain spaces.",
+            ))
+        }
     };
     let Some((user, token)) = state.db.user_by_access_token(value).await? else {
         return Err(unauthorized("Invalid token."));
     };
-    if token.expiry_date.is_some_and(|t| t <= crate::store::now_micros()) {
+    if token
+        .expiry_date
+        .is_some_and(|t| t <= crate::store::now_micros())
+    {
         return Err(unauthorized("Token has expired."));
     }
     if !user.is_active {
         return Err(unauthorized("User inactive or deleted."));
     }
     if token.read_only && is_unsafe(&parts.method) {
-        return Err(ApiError::detail(StatusCode::FORBIDDEN, "This access token is read-only."));
+        return Err(ApiError::detail(
+            StatusCode::FORBIDDEN,
+            "This access token is read-only.",
+        ));
     }
     // Usage is recorded at most once a minute per token, off the request's path.
     let db = state.db.clone();
@@ -256,7 +275,13 @@ async fn bearer_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResu
             tracing::warn!(error = %e, "recording access token use");
         }
     });
-    Ok(Identity { user, method: AuthMethod::Bearer { token_id: token.id, read_only: token.read_only } })
+    Ok(Identity {
+        user,
+        method: AuthMethod::Bearer {
+            token_id: token.id,
+            read_only: token.read_only,
+        },
+    })
 }
 
 async fn signature_auth(state: &AppState, parts: &Parts, sign: &str) -> ApiResult<Identity> {

@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::{fold, now_micros};
+use crate::store::{fold, now_micros, UserRecord};
 
 const ACCOUNT: &str = "account";
 const ADDRESS: &str = "address";
@@ -36,18 +36,29 @@ async fn locked_for(
     Ok(None)
 }
 
-/// 429 while the account or the address is locked; nothing is verified then.
-pub async fn check(state: &AppState, login: &str, address: &str) -> ApiResult<()> {
+/// The account subjects a login names: the users it matches (by folded username), or the
+/// folded login itself when it matches nobody.
+pub fn accounts(login: &str, matching: &[UserRecord]) -> Vec<String> {
+    if matching.is_empty() {
+        vec![fold(login)]
+    } else {
+        matching.iter().map(|u| fold(&u.username)).collect()
+    }
+}
+
+/// 429 while an account or the address is locked; nothing is verified then.
+pub async fn check(state: &AppState, accounts: &[String], address: &str) -> ApiResult<()> {
     let s = &state.settings;
-    let locks = [
-        (ACCOUNT, fold(login), s.failures_per_account, "account"),
-        (
-            ADDRESS,
-            address.to_string(),
-            s.failures_per_address,
-            "address",
-        ),
-    ];
+    let mut locks: Vec<(&str, String, i64, &str)> = accounts
+        .iter()
+        .map(|a| (ACCOUNT, a.clone(), s.failures_per_account, "account"))
+        .collect();
+    locks.push((
+        ADDRESS,
+        address.to_string(),
+        s.failures_per_address,
+        "address",
+    ));
     for (scope, subject, limit, what) in locks {
         if let Some(retry_after) = locked_for(state, scope, &subject, limit).await? {
             tracing::warn!(scope, "password logins locked after repeated failures");
@@ -62,15 +73,20 @@ pub async fn check(state: &AppState, login: &str, address: &str) -> ApiResult<()
     Ok(())
 }
 
-pub async fn failed(state: &AppState, login: &str, address: &str) -> ApiResult<()> {
-    state.db.record_login_failure(ACCOUNT, &fold(login)).await?;
+pub async fn failed(state: &AppState, accounts: &[String], address: &str) -> ApiResult<()> {
+    for account in accounts {
+        state.db.record_login_failure(ACCOUNT, account).await?;
+    }
     state.db.record_login_failure(ADDRESS, address).await?;
     Ok(())
 }
 
 /// A correct password resets the account's count (not the address's: one valid account must
 /// not let an address keep guessing others).
-pub async fn succeeded(state: &AppState, login: &str) -> ApiResult<()> {
-    state.db.clear_login_failures(ACCOUNT, &fold(login)).await?;
+pub async fn succeeded(state: &AppState, user: &UserRecord) -> ApiResult<()> {
+    state
+        .db
+        .clear_login_failures(ACCOUNT, &fold(&user.username))
+        .await?;
     Ok(())
 }

@@ -21,15 +21,29 @@ use crate::validate::{self, FieldErrors};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
-        .route("/api/auth/access_tokens", get(list).post(create).fallback(super::method_not_allowed))
-        .route("/api/auth/access_tokens/self", get(retrieve_self).fallback(super::method_not_allowed))
+        .route(
+            "/api/auth/access_tokens",
+            get(list).post(create).fallback(super::method_not_allowed),
+        )
+        .route(
+            "/api/auth/access_tokens/self",
+            get(retrieve_self).fallback(super::method_not_allowed),
+        )
         .route(
             "/api/auth/access_tokens/{id}",
-            get(retrieve).patch(update).delete(destroy).fallback(super::method_not_allowed),
+            get(retrieve)
+                .patch(update)
+                .delete(destroy)
+                .fallback(super::method_not_allowed),
         )
 }
 
-fn view(t: &AccessTokenRecord, req: &Requester, origin: &str, value: Option<String>) -> cvat_proto::AccessToken {
+fn view(
+    t: &AccessTokenRecord,
+    req: &Requester,
+    origin: &str,
+    value: Option<String>,
+) -> cvat_proto::AccessToken {
     cvat_proto::AccessToken {
         id: t.id,
         name: t.name.clone(),
@@ -52,7 +66,11 @@ struct TokenFields {
 
 fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFields> {
     let mut errors: FieldErrors = Vec::new();
-    let mut fields = TokenFields { name: None, read_only: None, expiry: None };
+    let mut fields = TokenFields {
+        name: None,
+        read_only: None,
+        expiry: None,
+    };
     match body.get("name") {
         None if creating => errors.push(("name".into(), vec!["This field is required.".into()])),
         None => {}
@@ -87,60 +105,135 @@ fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFie
     }
 }
 
-async fn list(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn list(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let count = state.db.count_access_tokens(req.id()).await?;
     let page = PageRequest::resolve(&parts, count)?;
-    let rows = state.db.list_access_tokens(req.id(), page.offset(), page.size).await?;
+    let rows = state
+        .db
+        .list_access_tokens(req.id(), page.offset(), page.size)
+        .await?;
     let origin = links::origin(&parts);
     let results = rows.iter().map(|t| view(t, &req, &origin, None)).collect();
-    Ok(cvat_json(StatusCode::OK, &page.wrap(&parts, count, results)))
+    Ok(cvat_json(
+        StatusCode::OK,
+        &page.wrap(&parts, count, results),
+    ))
 }
 
-async fn create(State(state): State<SharedState>, req: Requester, parts: Parts, body: RawBody) -> ApiResult<Response> {
+async fn create(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
     let body = body.parse_object().await?;
     let fields = parse_fields(&body, true)?;
     let value = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
     let name = fields.name.unwrap_or_default();
     let id = state
         .db
-        .create_access_token(req.id(), &name, &value, fields.read_only.unwrap_or(false), fields.expiry.flatten())
+        .create_access_token(
+            req.id(),
+            &name,
+            &value,
+            fields.read_only.unwrap_or(false),
+            fields.expiry.flatten(),
+        )
         .await?;
-    let token = state.db.access_token(req.id(), id).await?.ok_or_else(ApiError::not_found)?;
+    let token = state
+        .db
+        .access_token(req.id(), id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     tracing::info!(user_id = req.id(), token_id = id, "access token created");
-    Ok(cvat_json(StatusCode::CREATED, &view(&token, &req, &links::origin(&parts), Some(value))))
+    Ok(cvat_json(
+        StatusCode::CREATED,
+        &view(&token, &req, &links::origin(&parts), Some(value)),
+    ))
 }
 
 async fn load(state: &SharedState, req: &Requester, parts: &Parts) -> ApiResult<AccessTokenRecord> {
-    let id: i64 = super::path_tail(parts).parse().map_err(|_| ApiError::not_found())?;
-    state.db.access_token(req.id(), id).await?.ok_or_else(ApiError::not_found)
+    let id: i64 = super::path_tail(parts)
+        .parse()
+        .map_err(|_| ApiError::not_found())?;
+    state
+        .db
+        .access_token(req.id(), id)
+        .await?
+        .ok_or_else(ApiError::not_found)
 }
 
-async fn retrieve(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn retrieve(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let token = load(&state, &req, &parts).await?;
-    Ok(cvat_json(StatusCode::OK, &view(&token, &req, &links::origin(&parts), None)))
+    Ok(cvat_json(
+        StatusCode::OK,
+        &view(&token, &req, &links::origin(&parts), None),
+    ))
 }
 
 /// The token this request authenticated with (404 for other kinds of credentials).
-async fn retrieve_self(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn retrieve_self(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let AuthMethod::Bearer { token_id, .. } = req.method else {
         return Err(ApiError::not_found());
     };
-    let token = state.db.access_token(req.id(), token_id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(cvat_json(StatusCode::OK, &view(&token, &req, &links::origin(&parts), None)))
+    let token = state
+        .db
+        .access_token(req.id(), token_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(cvat_json(
+        StatusCode::OK,
+        &view(&token, &req, &links::origin(&parts), None),
+    ))
 }
 
-async fn update(State(state): State<SharedState>, req: Requester, parts: Parts, body: RawBody) -> ApiResult<Response> {
+async fn update(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
     let token = load(&state, &req, &parts).await?;
     let body = body.parse_object().await?;
     let f = parse_fields(&body, false)?;
-    state.db.update_access_token(token.id, f.name.as_deref(), f.read_only, f.expiry).await?;
-    let token = state.db.access_token(req.id(), token.id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(cvat_json(StatusCode::OK, &view(&token, &req, &links::origin(&parts), None)))
+    state
+        .db
+        .update_access_token(token.id, f.name.as_deref(), f.read_only, f.expiry)
+        .await?;
+    let token = state
+        .db
+        .access_token(req.id(), token.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(cvat_json(
+        StatusCode::OK,
+        &view(&token, &req, &links::origin(&parts), None),
+    ))
 }
 
-async fn destroy(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn destroy(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let token = load(&state, &req, &parts).await?;
     state.db.delete_access_token(token.id).await?;
-    tracing::info!(user_id = req.id(), token_id = token.id, "access token revoked");
+    tracing::info!(
+        user_id = req.id(),
+        token_id = token.id,
+        "access token revoked"
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -21,33 +21,65 @@ use crate::validate::{self, FieldErrors};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
-        .route("/api/invitations", get(list).post(create).fallback(super::method_not_allowed))
-        .route("/api/invitations/{key}", get(retrieve).fallback(super::method_not_allowed))
+        .route(
+            "/api/invitations",
+            get(list).post(create).fallback(super::method_not_allowed),
+        )
+        .route(
+            "/api/invitations/{key}",
+            get(retrieve).fallback(super::method_not_allowed),
+        )
 }
 
 fn scope(req: &Requester) -> InvitationScope {
     match (&req.org, req.is_admin()) {
         (OrgContext::Org { id, .. }, true) => InvitationScope::Org(*id),
-        (OrgContext::Org { id, .. }, false) if req.is_org_staff_in(*id) => InvitationScope::Org(*id),
-        (OrgContext::Org { id, .. }, false) => InvitationScope::Involving { user: req.id(), org: Some(*id) },
+        (OrgContext::Org { id, .. }, false) if req.is_org_staff_in(*id) => {
+            InvitationScope::Org(*id)
+        }
+        (OrgContext::Org { id, .. }, false) => InvitationScope::Involving {
+            user: req.id(),
+            org: Some(*id),
+        },
         (_, true) => InvitationScope::All,
-        (_, false) => InvitationScope::Involving { user: req.id(), org: None },
+        (_, false) => InvitationScope::Involving {
+            user: req.id(),
+            org: None,
+        },
     }
 }
 
-async fn list(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn list(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let scope = scope(&req);
     let count = state.db.count_invitations(scope).await?;
     let page = PageRequest::resolve(&parts, count)?;
-    let rows = state.db.list_invitations(scope, page.offset(), page.size).await?;
+    let rows = state
+        .db
+        .list_invitations(scope, page.offset(), page.size)
+        .await?;
     let origin = links::origin(&parts);
     let results = rows.iter().map(|i| views::invitation(i, &origin)).collect();
-    Ok(cvat_json(StatusCode::OK, &page.wrap(&parts, count, results)))
+    Ok(cvat_json(
+        StatusCode::OK,
+        &page.wrap(&parts, count, results),
+    ))
 }
 
-async fn retrieve(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn retrieve(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let key = super::path_tail(&parts);
-    let inv = state.db.invitation(&key).await?.ok_or_else(ApiError::not_found)?;
+    let inv = state
+        .db
+        .invitation(&key)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     if let OrgContext::Org { id, .. } = req.org {
         if inv.organization_id != id {
             return Err(ApiError::not_found());
@@ -57,11 +89,19 @@ async fn retrieve(State(state): State<SharedState>, req: Requester, parts: Parts
     if !(req.is_admin() || involved || req.is_org_staff_in(inv.organization_id)) {
         return Err(ApiError::forbidden());
     }
-    Ok(cvat_json(StatusCode::OK, &views::invitation(&inv, &links::origin(&parts))))
+    Ok(cvat_json(
+        StatusCode::OK,
+        &views::invitation(&inv, &links::origin(&parts)),
+    ))
 }
 
 /// Body `{"role", "email"}` in an organization's context; the invitee must have an account.
-async fn create(State(state): State<SharedState>, req: Requester, parts: Parts, body: RawBody) -> ApiResult<Response> {
+async fn create(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
     let OrgContext::Org { id: org, .. } = req.org else {
         return Err(ApiError::forbidden());
     };
@@ -74,7 +114,13 @@ async fn create(State(state): State<SharedState>, req: Requester, parts: Parts, 
         }
         Some(Value::String(r)) if ROLES.contains(&r.as_str()) => Some(r.clone()),
         Some(other) => {
-            errors.push(("role".into(), vec![format!("\"{}\" is not a valid choice.", validate::py_str(other))]));
+            errors.push((
+                "role".into(),
+                vec![format!(
+                    "\"{}\" is not a valid choice.",
+                    validate::py_str(other)
+                )],
+            ));
             None
         }
     };
@@ -116,12 +162,24 @@ async fn create(State(state): State<SharedState>, req: Requester, parts: Parts, 
         .create_invitation(&key, req.id(), org, invitee.id, &role)
         .await
         .map_err(|e| match e {
-            OrgWriteError::AlreadyMember => {
-                ApiError::List(vec!["The user is a member of the organization already.".into()])
-            }
+            OrgWriteError::AlreadyMember => ApiError::List(vec![
+                "The user is a member of the organization already.".into(),
+            ]),
             other => ApiError::Internal(other.into()),
         })?;
-    let inv = state.db.invitation(&key).await?.ok_or_else(ApiError::not_found)?;
-    tracing::info!(org_id = org, invitee = invitee.id, by = req.id(), "invitation created and accepted");
-    Ok(cvat_json(StatusCode::CREATED, &views::invitation(&inv, &links::origin(&parts))))
+    let inv = state
+        .db
+        .invitation(&key)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    tracing::info!(
+        org_id = org,
+        invitee = invitee.id,
+        by = req.id(),
+        "invitation created and accepted"
+    );
+    Ok(cvat_json(
+        StatusCode::CREATED,
+        &views::invitation(&inv, &links::origin(&parts)),
+    ))
 }

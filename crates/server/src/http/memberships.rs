@@ -18,34 +18,61 @@ use crate::state::SharedState;
 use crate::store::{MembershipRecord, MembershipScope};
 
 pub fn router() -> Router<SharedState> {
-    Router::new().route("/api/memberships", get(list).fallback(super::method_not_allowed)).route(
-        "/api/memberships/{id}",
-        get(retrieve).patch(update).delete(destroy).fallback(super::method_not_allowed),
-    )
+    Router::new()
+        .route(
+            "/api/memberships",
+            get(list).fallback(super::method_not_allowed),
+        )
+        .route(
+            "/api/memberships/{id}",
+            get(retrieve)
+                .patch(update)
+                .delete(destroy)
+                .fallback(super::method_not_allowed),
+        )
 }
 
 fn scope(req: &Requester) -> MembershipScope {
     match (&req.org, req.is_admin()) {
-        (OrgContext::Org { id, .. }, admin) => MembershipScope::Org { org: *id, only_active: !admin },
+        (OrgContext::Org { id, .. }, admin) => MembershipScope::Org {
+            org: *id,
+            only_active: !admin,
+        },
         (_, true) => MembershipScope::All,
         (_, false) => MembershipScope::OwnActive(req.id()),
     }
 }
 
-async fn list(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn list(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let scope = scope(&req);
     let count = state.db.count_memberships(scope).await?;
     let page = PageRequest::resolve(&parts, count)?;
-    let rows = state.db.list_memberships(scope, page.offset(), page.size).await?;
+    let rows = state
+        .db
+        .list_memberships(scope, page.offset(), page.size)
+        .await?;
     let origin = links::origin(&parts);
     let results = rows.iter().map(|m| views::membership(m, &origin)).collect();
-    Ok(cvat_json(StatusCode::OK, &page.wrap(&parts, count, results)))
+    Ok(cvat_json(
+        StatusCode::OK,
+        &page.wrap(&parts, count, results),
+    ))
 }
 
 /// The membership of the path; one of another organization than the selected one is a 404.
 async fn load(state: &SharedState, req: &Requester, parts: &Parts) -> ApiResult<MembershipRecord> {
-    let id: i64 = super::path_tail(parts).parse().map_err(|_| ApiError::not_found())?;
-    let m = state.db.membership(id).await?.ok_or_else(ApiError::not_found)?;
+    let id: i64 = super::path_tail(parts)
+        .parse()
+        .map_err(|_| ApiError::not_found())?;
+    let m = state
+        .db
+        .membership(id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
     if let OrgContext::Org { id: org, .. } = req.org {
         if m.organization_id != org {
             return Err(ApiError::not_found());
@@ -54,15 +81,27 @@ async fn load(state: &SharedState, req: &Requester, parts: &Parts) -> ApiResult<
     Ok(m)
 }
 
-async fn retrieve(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn retrieve(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let m = load(&state, &req, &parts).await?;
     if !req.can_view_membership(&m) {
         return Err(ApiError::forbidden());
     }
-    Ok(cvat_json(StatusCode::OK, &views::membership(&m, &links::origin(&parts))))
+    Ok(cvat_json(
+        StatusCode::OK,
+        &views::membership(&m, &links::origin(&parts)),
+    ))
 }
 
-async fn update(State(state): State<SharedState>, req: Requester, parts: Parts, body: RawBody) -> ApiResult<Response> {
+async fn update(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
     let m = load(&state, &req, &parts).await?;
     if !req.can_change_role(&m) {
         return Err(ApiError::forbidden());
@@ -73,16 +112,30 @@ async fn update(State(state): State<SharedState>, req: Requester, parts: Parts, 
             Value::String(s) if ROLES.contains(&s.as_str()) => s.clone(),
             other => {
                 let shown = crate::validate::py_str(other);
-                return Err(ApiError::field("role", format!("\"{shown}\" is not a valid choice.")));
+                return Err(ApiError::field(
+                    "role",
+                    format!("\"{shown}\" is not a valid choice."),
+                ));
             }
         };
         state.db.set_membership_role(m.id, &role).await?;
     }
-    let m = state.db.membership(m.id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(cvat_json(StatusCode::OK, &views::membership(&m, &links::origin(&parts))))
+    let m = state
+        .db
+        .membership(m.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(cvat_json(
+        StatusCode::OK,
+        &views::membership(&m, &links::origin(&parts)),
+    ))
 }
 
-async fn destroy(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn destroy(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let m = load(&state, &req, &parts).await?;
     if !req.can_delete_membership(&m) {
         return Err(ApiError::forbidden());

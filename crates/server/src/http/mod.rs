@@ -72,7 +72,13 @@ pub async fn method_not_allowed(method: axum::http::Method) -> ApiError {
 
 /// The last path segment (`{id}` / `{key}` of detail routes).
 pub fn path_tail(parts: &axum::http::request::Parts) -> String {
-    parts.uri.path().rsplit('/').next().unwrap_or("").to_string()
+    parts
+        .uri
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
 impl ApiError {

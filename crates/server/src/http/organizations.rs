@@ -19,25 +19,40 @@ use crate::validate::{self, FieldErrors};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
-        .route("/api/organizations", get(list).post(create).fallback(super::method_not_allowed))
+        .route(
+            "/api/organizations",
+            get(list).post(create).fallback(super::method_not_allowed),
+        )
         .route(
             "/api/organizations/{id}",
-            get(retrieve).patch(update).delete(destroy).fallback(super::method_not_allowed),
+            get(retrieve)
+                .patch(update)
+                .delete(destroy)
+                .fallback(super::method_not_allowed),
         )
 }
 
-async fn list(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn list(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let visible_to = (!req.is_admin()).then_some(req.id());
     let search = filters::parse_search(links::query_value(&parts, "search").as_deref());
     let orgs = state.db.list_orgs(visible_to, &search).await?;
     let origin = links::origin(&parts);
-    let body: Vec<_> = orgs.iter().map(|o| views::organization(o, &origin)).collect();
+    let body: Vec<_> = orgs
+        .iter()
+        .map(|o| views::organization(o, &origin))
+        .collect();
     Ok(cvat_json(StatusCode::OK, &body))
 }
 
 /// The organization of `/api/organizations/{id}` if the requester may see it (404 otherwise).
 async fn load(state: &SharedState, req: &Requester, parts: &Parts) -> ApiResult<OrgRecord> {
-    let id: i64 = super::path_tail(parts).parse().map_err(|_| ApiError::not_found())?;
+    let id: i64 = super::path_tail(parts)
+        .parse()
+        .map_err(|_| ApiError::not_found())?;
     let org = state.db.org(id).await?.ok_or_else(ApiError::not_found)?;
     if !req.is_admin() && !state.db.org_visible_to(id, req.id()).await? {
         return Err(ApiError::not_found());
@@ -45,9 +60,16 @@ async fn load(state: &SharedState, req: &Requester, parts: &Parts) -> ApiResult<
     Ok(org)
 }
 
-async fn retrieve(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn retrieve(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let org = load(&state, &req, &parts).await?;
-    Ok(cvat_json(StatusCode::OK, &views::organization(&org, &links::origin(&parts))))
+    Ok(cvat_json(
+        StatusCode::OK,
+        &views::organization(&org, &links::origin(&parts)),
+    ))
 }
 
 /// `OrganizationWriteSerializer`: slug (≤16, slug characters, unique), name (≤64),
@@ -88,7 +110,9 @@ async fn validate_body(
     }
     if let Some(v) = body.get("contact") {
         match v {
-            Value::Null => errors.push(("contact".into(), vec!["This field may not be null.".into()])),
+            Value::Null => {
+                errors.push(("contact".into(), vec!["This field may not be null.".into()]))
+            }
             // Form bodies carry the contact as JSON text.
             Value::String(s) => match serde_json::from_str::<Value>(s) {
                 Ok(parsed) => ch.contact = Some(parsed.to_string()),
@@ -106,25 +130,46 @@ async fn validate_body(
 
 fn write_error(e: OrgWriteError) -> ApiError {
     match e {
-        OrgWriteError::SlugTaken => ApiError::field("slug", "organization with this slug already exists."),
-        OrgWriteError::AlreadyMember => ApiError::List(vec!["The user is a member of the organization already.".into()]),
+        OrgWriteError::SlugTaken => {
+            ApiError::field("slug", "organization with this slug already exists.")
+        }
+        OrgWriteError::AlreadyMember => ApiError::List(vec![
+            "The user is a member of the organization already.".into(),
+        ]),
         OrgWriteError::Db(e) => e.into(),
     }
 }
 
-async fn create(State(state): State<SharedState>, req: Requester, parts: Parts, body: RawBody) -> ApiResult<Response> {
+async fn create(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
     if !req.can_create_org(state.db.count_owned_orgs(req.id()).await?) {
         return Err(ApiError::forbidden());
     }
     let body = body.parse_object().await?;
     let changes = validate_body(&state, &body, None).await?;
-    let id = state.db.create_org(req.id(), &changes).await.map_err(write_error)?;
+    let id = state
+        .db
+        .create_org(req.id(), &changes)
+        .await
+        .map_err(write_error)?;
     let org = state.db.org(id).await?.ok_or_else(ApiError::not_found)?;
     tracing::info!(org_id = id, by = req.id(), "organization created");
-    Ok(cvat_json(StatusCode::CREATED, &views::organization(&org, &links::origin(&parts))))
+    Ok(cvat_json(
+        StatusCode::CREATED,
+        &views::organization(&org, &links::origin(&parts)),
+    ))
 }
 
-async fn update(State(state): State<SharedState>, req: Requester, parts: Parts, body: RawBody) -> ApiResult<Response> {
+async fn update(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
     let org = load(&state, &req, &parts).await?;
     let owner = org.owner.as_ref().map(|o| o.id);
     if !req.can_update_org(org.id, owner) {
@@ -132,12 +177,27 @@ async fn update(State(state): State<SharedState>, req: Requester, parts: Parts, 
     }
     let body = body.parse_object().await?;
     let changes = validate_body(&state, &body, Some(org.id)).await?;
-    state.db.update_org(org.id, &changes).await.map_err(write_error)?;
-    let org = state.db.org(org.id).await?.ok_or_else(ApiError::not_found)?;
-    Ok(cvat_json(StatusCode::OK, &views::organization(&org, &links::origin(&parts))))
+    state
+        .db
+        .update_org(org.id, &changes)
+        .await
+        .map_err(write_error)?;
+    let org = state
+        .db
+        .org(org.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(cvat_json(
+        StatusCode::OK,
+        &views::organization(&org, &links::origin(&parts)),
+    ))
 }
 
-async fn destroy(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn destroy(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let org = load(&state, &req, &parts).await?;
     if !req.can_delete_org(org.owner.as_ref().map(|o| o.id)) {
         return Err(ApiError::forbidden());

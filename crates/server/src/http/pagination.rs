@@ -26,7 +26,11 @@ impl PageRequest {
             Some(v) => py_int(v).filter(|n| *n > 0).unwrap_or(DEFAULT_PAGE_SIZE),
             None => DEFAULT_PAGE_SIZE,
         };
-        let pages = if count == 0 { 1 } else { (count - 1) / size + 1 };
+        let pages = if count == 0 {
+            1
+        } else {
+            (count - 1) / size + 1
+        };
         let invalid = || ApiError::detail(StatusCode::NOT_FOUND, "Invalid page.");
         let page = match links::query_value(parts, "page").as_deref() {
             None => 1,
@@ -53,6 +57,11 @@ impl PageRequest {
 
     /// Wraps a page of results in `{"count", "next", "previous", "results"}`.
     pub fn wrap<T>(&self, parts: &Parts, count: i64, results: Vec<T>) -> cvat_proto::Paginated<T> {
-        cvat_proto::Paginated { count, next: self.next(parts), previous: self.previous(parts), results }
+        cvat_proto::Paginated {
+            count,
+            next: self.next(parts),
+            previous: self.previous(parts),
+            results,
+        }
     }
 }

@@ -30,7 +30,10 @@ struct TokenUserRow {
 
 impl Db {
     /// The owner of the access token whose value is `value`, with the token. One query.
-    pub async fn user_by_access_token(&self, value: &str) -> sqlx::Result<Option<(UserRecord, AccessTokenRecord)>> {
+    pub async fn user_by_access_token(
+        &self,
+        value: &str,
+    ) -> sqlx::Result<Option<(UserRecord, AccessTokenRecord)>> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, g.name AS group_name, {TOKEN_COLUMNS} {JOINED_FROM} \
              JOIN access_tokens a ON a.user_id = u.id WHERE a.digest = $1 ORDER BY u.id, g.id"
@@ -38,8 +41,12 @@ impl Db {
         let rows: Vec<TokenUserRow> = on_pool!(self, p => {
             sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(value)).fetch_all(p).await?
         });
-        let Some(token) = rows.first().map(|r| r.token.clone()) else { return Ok(None) };
-        Ok(collapse(rows.into_iter().map(|r| r.inner).collect()).pop().map(|u| (u, token)))
+        let Some(token) = rows.first().map(|r| r.token.clone()) else {
+            return Ok(None);
+        };
+        Ok(collapse(rows.into_iter().map(|r| r.inner).collect())
+            .pop()
+            .map(|u| (u, token)))
     }
 
     /// Records a use, at most once a minute per token (a conditional update, no read).
@@ -70,14 +77,25 @@ impl Db {
             .bind(user_id).fetch_one(p).await)
     }
 
-    pub async fn list_access_tokens(&self, user_id: i64, offset: i64, limit: i64) -> sqlx::Result<Vec<AccessTokenRecord>> {
+    pub async fn list_access_tokens(
+        &self,
+        user_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<AccessTokenRecord>> {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens a WHERE a.user_id = $1 ORDER BY a.id DESC LIMIT $2 OFFSET $3");
         on_pool!(self, p => sqlx::query_as::<_, AccessTokenRecord>(&sql).bind(user_id).bind(limit).bind(offset).fetch_all(p).await)
     }
 
     /// A token of `user_id` by id (another user's token is not found).
-    pub async fn access_token(&self, user_id: i64, id: i64) -> sqlx::Result<Option<AccessTokenRecord>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM access_tokens a WHERE a.id = $1 AND a.user_id = $2");
+    pub async fn access_token(
+        &self,
+        user_id: i64,
+        id: i64,
+    ) -> sqlx::Result<Option<AccessTokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM access_tokens a WHERE a.id = $1 AND a.user_id = $2"
+        );
         on_pool!(self, p => sqlx::query_as::<_, AccessTokenRecord>(&sql).bind(id).bind(user_id).fetch_optional(p).await)
     }
 

@@ -65,6 +65,8 @@ pub struct DbOptions {
     pub url: String,
     pub max_connections: u32,
     pub connect_timeout: Duration,
+    /// PostgreSQL `statement_timeout`; zero means none.
+    pub statement_timeout: Duration,
 }
 
 impl Db {
@@ -110,7 +112,10 @@ impl Db {
     async fn migrate(&self) -> anyhow::Result<()> {
         match self {
             // sqlx takes an advisory lock on PostgreSQL, so replicas starting together apply once.
-            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await.context("database migration failed"),
+            Db::Postgres(p) => POSTGRES_MIGRATIONS
+                .run(p)
+                .await
+                .context("database migration failed"),
             // SQLite has no such lock: a process that loses the race finds the tables already
             // made by the winner (each migration is one transaction) and retries, which then
             // sees them applied.
@@ -152,12 +157,7 @@ pub fn now_micros() -> i64 {
     chrono::Utc::now().timestamp_micros()
 }
 
-/// The folded form used for case-insensitive comparisons (Unicode lowercase).
-pub fn fold(s: &str) -> String {
-    // Character by character, so a search term folds exactly like the text it is found in
-    // (whole-string lowercasing turns a final Σ into ς).
-    s.chars().flat_map(char::to_lowercase).collect()
-}
+pub use crate::filters::fold;
 
 /// True when `e` is a unique-constraint violation (both engines).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {

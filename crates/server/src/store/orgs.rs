@@ -50,14 +50,29 @@ pub struct OrgRecord {
     pub owner: Option<UserBrief>,
 }
 
-fn brief(id: Option<i64>, username: Option<String>, first: Option<String>, last: Option<String>) -> Option<UserBrief> {
-    Some(UserBrief { id: id?, username: username?, first_name: first.unwrap_or_default(), last_name: last.unwrap_or_default() })
+fn brief(
+    id: Option<i64>,
+    username: Option<String>,
+    first: Option<String>,
+    last: Option<String>,
+) -> Option<UserBrief> {
+    Some(UserBrief {
+        id: id?,
+        username: username?,
+        first_name: first.unwrap_or_default(),
+        last_name: last.unwrap_or_default(),
+    })
 }
 
 impl From<OrgRow> for OrgRecord {
     fn from(r: OrgRow) -> Self {
         OrgRecord {
-            owner: brief(r.owner_id, r.owner_username, r.owner_first_name, r.owner_last_name),
+            owner: brief(
+                r.owner_id,
+                r.owner_username,
+                r.owner_first_name,
+                r.owner_last_name,
+            ),
             id: r.id,
             slug: r.slug,
             name: r.name,
@@ -102,7 +117,12 @@ impl From<MembershipRow> for MembershipRecord {
     fn from(r: MembershipRow) -> Self {
         MembershipRecord {
             id: r.id,
-            user: UserBrief { id: r.user_id, username: r.username, first_name: r.first_name, last_name: r.last_name },
+            user: UserBrief {
+                id: r.user_id,
+                username: r.username,
+                first_name: r.first_name,
+                last_name: r.last_name,
+            },
             organization_id: r.organization_id,
             is_active: r.is_active,
             joined_date: r.joined_date,
@@ -145,11 +165,21 @@ pub struct InvitationRecord {
 impl From<InvitationRow> for InvitationRecord {
     fn from(r: InvitationRow) -> Self {
         InvitationRecord {
-            owner: brief(r.owner_id, r.owner_username, r.owner_first_name, r.owner_last_name),
+            owner: brief(
+                r.owner_id,
+                r.owner_username,
+                r.owner_first_name,
+                r.owner_last_name,
+            ),
             key: r.key,
             created_date: r.created_date,
             role: r.role,
-            user: UserBrief { id: r.user_id, username: r.username, first_name: r.first_name, last_name: r.last_name },
+            user: UserBrief {
+                id: r.user_id,
+                username: r.username,
+                first_name: r.first_name,
+                last_name: r.last_name,
+            },
             organization_id: r.organization_id,
         }
     }
@@ -167,14 +197,20 @@ pub enum MembershipScope {
     All,
     /// The requester's own active memberships.
     OwnActive(i64),
-    Org { org: i64, only_active: bool },
+    Org {
+        org: i64,
+        only_active: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
 pub enum InvitationScope {
     All,
     /// Invitations the user sent or received, optionally within one organization.
-    Involving { user: i64, org: Option<i64> },
+    Involving {
+        user: i64,
+        org: Option<i64>,
+    },
     Org(i64),
 }
 
@@ -217,7 +253,11 @@ impl Db {
 
     /// Organizations, newest first; `visible_to` limits them to those the user owns or has
     /// any membership row in.
-    pub async fn list_orgs(&self, visible_to: Option<i64>, search: &[String]) -> sqlx::Result<Vec<OrgRecord>> {
+    pub async fn list_orgs(
+        &self,
+        visible_to: Option<i64>,
+        search: &[String],
+    ) -> sqlx::Result<Vec<OrgRecord>> {
         let mut sql = SqlBuf::default();
         sql.push(ORG_SELECT);
         sql.push(" WHERE 1=1");
@@ -230,7 +270,12 @@ impl Db {
         }
         for term in search {
             // Case-insensitive substring of the name or the owner's username.
-            let pattern = format!("%{}%", term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern = format!(
+                "%{}%",
+                term.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
             sql.push(" AND (LOWER(o.name) LIKE ");
             sql.bind(Bind::Text(pattern.clone()));
             sql.push(" ESCAPE '\\' OR LOWER(COALESCE(ou.username, '')) LIKE ");
@@ -238,15 +283,13 @@ impl Db {
             sql.push(" ESCAPE '\\')");
         }
         sql.push(" ORDER BY o.id DESC");
-        let rows: Vec<OrgRow> =
-            on_pool!(self, p => bind_all!(sqlx::query_as::<_, OrgRow>(&sql.sql), &sql.binds).fetch_all(p).await?);
+        let rows: Vec<OrgRow> = on_pool!(self, p => bind_all!(sqlx::query_as::<_, OrgRow>(&sql.sql), &sql.binds).fetch_all(p).await?);
         Ok(rows.into_iter().map(OrgRecord::from).collect())
     }
 
     pub async fn org(&self, id: i64) -> sqlx::Result<Option<OrgRecord>> {
         let sql = format!("{ORG_SELECT} WHERE o.id = $1");
-        let row: Option<OrgRow> =
-            on_pool!(self, p => sqlx::query_as::<_, OrgRow>(&sql).bind(id).fetch_optional(p).await?);
+        let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as::<_, OrgRow>(&sql).bind(id).fetch_optional(p).await?);
         Ok(row.map(OrgRecord::from))
     }
 
@@ -255,7 +298,8 @@ impl Db {
         on_pool!(self, p => sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM organizations o WHERE o.id = $1 AND (o.owner_id = $2 OR EXISTS \
              (SELECT 1 FROM memberships m WHERE m.organization_id = o.id AND m.user_id = $2))")
-            .bind(org).bind(user).fetch_one(p).await).map(|n| n > 0)
+            .bind(org).bind(user).fetch_one(p).await)
+        .map(|n| n > 0)
     }
 
     pub async fn count_owned_orgs(&self, user: i64) -> sqlx::Result<i64> {
@@ -267,7 +311,11 @@ impl Db {
     pub async fn create_org(&self, owner: i64, ch: &OrgChanges) -> Result<i64, OrgWriteError> {
         let now = now_micros();
         let slug = ch.slug.clone().unwrap_or_default();
-        let name = ch.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| slug.clone());
+        let name = ch
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| slug.clone());
         let id = on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let inserted = sqlx::query_scalar::<_, i64>(
@@ -336,7 +384,12 @@ impl Db {
         on_pool!(self, p => bind_all!(sqlx::query_scalar::<_, i64>(&sql.sql), &sql.binds).fetch_one(p).await)
     }
 
-    pub async fn list_memberships(&self, scope: MembershipScope, offset: i64, limit: i64) -> sqlx::Result<Vec<MembershipRecord>> {
+    pub async fn list_memberships(
+        &self,
+        scope: MembershipScope,
+        offset: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<MembershipRecord>> {
         let mut sql = SqlBuf::default();
         sql.push(MEMBERSHIP_SELECT);
         Self::membership_where(scope, &mut sql);
@@ -344,15 +397,13 @@ impl Db {
         sql.bind(Bind::Int(limit));
         sql.push(" OFFSET ");
         sql.bind(Bind::Int(offset));
-        let rows: Vec<MembershipRow> =
-            on_pool!(self, p => bind_all!(sqlx::query_as::<_, MembershipRow>(&sql.sql), &sql.binds).fetch_all(p).await?);
+        let rows: Vec<MembershipRow> = on_pool!(self, p => bind_all!(sqlx::query_as::<_, MembershipRow>(&sql.sql), &sql.binds).fetch_all(p).await?);
         Ok(rows.into_iter().map(MembershipRecord::from).collect())
     }
 
     pub async fn membership(&self, id: i64) -> sqlx::Result<Option<MembershipRecord>> {
         let sql = format!("{MEMBERSHIP_SELECT} WHERE m.id = $1");
-        let row: Option<MembershipRow> =
-            on_pool!(self, p => sqlx::query_as::<_, MembershipRow>(&sql).bind(id).fetch_optional(p).await?);
+        let row: Option<MembershipRow> = on_pool!(self, p => sqlx::query_as::<_, MembershipRow>(&sql).bind(id).fetch_optional(p).await?);
         Ok(row.map(MembershipRecord::from))
     }
 
@@ -395,7 +446,12 @@ impl Db {
         on_pool!(self, p => bind_all!(sqlx::query_scalar::<_, i64>(&sql.sql), &sql.binds).fetch_one(p).await)
     }
 
-    pub async fn list_invitations(&self, scope: InvitationScope, offset: i64, limit: i64) -> sqlx::Result<Vec<InvitationRecord>> {
+    pub async fn list_invitations(
+        &self,
+        scope: InvitationScope,
+        offset: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<InvitationRecord>> {
         let mut sql = SqlBuf::default();
         sql.push(INVITATION_SELECT);
         Self::invitation_where(scope, &mut sql);
@@ -403,15 +459,13 @@ impl Db {
         sql.bind(Bind::Int(limit));
         sql.push(" OFFSET ");
         sql.bind(Bind::Int(offset));
-        let rows: Vec<InvitationRow> =
-            on_pool!(self, p => bind_all!(sqlx::query_as::<_, InvitationRow>(&sql.sql), &sql.binds).fetch_all(p).await?);
+        let rows: Vec<InvitationRow> = on_pool!(self, p => bind_all!(sqlx::query_as::<_, InvitationRow>(&sql.sql), &sql.binds).fetch_all(p).await?);
         Ok(rows.into_iter().map(InvitationRecord::from).collect())
     }
 
     pub async fn invitation(&self, key: &str) -> sqlx::Result<Option<InvitationRecord>> {
         let sql = format!("{INVITATION_SELECT} WHERE i.key = $1");
-        let row: Option<InvitationRow> =
-            on_pool!(self, p => sqlx::query_as::<_, InvitationRow>(&sql).bind(key).fetch_optional(p).await?);
+        let row: Option<InvitationRow> = on_pool!(self, p => sqlx::query_as::<_, InvitationRow>(&sql).bind(key).fetch_optional(p).await?);
         Ok(row.map(InvitationRecord::from))
     }
 

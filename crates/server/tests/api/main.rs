@@ -3,6 +3,10 @@
 mod common;
 
 mod auth;
+mod engines;
+mod import;
+mod orgs;
+mod replicas;
 mod server;
 mod users_list;
 mod users_write;

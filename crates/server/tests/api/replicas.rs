@@ -17,22 +17,36 @@ fn credentials_made_on_one_replica_work_on_the_other() {
     b.get("/api/users/self", &token).expect(200);
     // Session and CSRF cookies from A, unsafe request on B.
     let login = a.login(ADMIN, ADMIN_PASSWORD);
-    let (sid, csrf) = (login.cookie("sessionid").unwrap(), login.cookie("csrftoken").unwrap());
+    let (sid, csrf) = (
+        login.cookie("sessionid").unwrap(),
+        login.cookie("csrftoken").unwrap(),
+    );
     let r = b.send(
-        b.request(reqwest::Method::PATCH, "/api/users/1", &Auth::Session(sid, csrf.clone()))
-            .header("X-CSRFToken", csrf)
-            .json(&json!({"first_name": "Both"})),
+        b.request(
+            reqwest::Method::PATCH,
+            "/api/users/1",
+            &Auth::Session(sid, csrf.clone()),
+        )
+        .header("X-CSRFToken", csrf)
+        .json(&json!({"first_name": "Both"})),
     );
     r.expect(200);
     assert_eq!(a.get("/api/users/1", &token).json()["first_name"], "Both");
     // A signed URL minted by A verifies on B: the secret is kept with the data.
-    let signed = a.post("/api/auth/signing", &token, json!({"url": "/api/users/self"}));
+    let signed = a.post(
+        "/api/auth/signing",
+        &token,
+        json!({"url": "/api/users/self"}),
+    );
     signed.expect(200);
     let url = signed.json().as_str().unwrap().to_string();
     let (origin, rest) = url.split_once("/api/").unwrap();
     let host = origin.trim_start_matches("http://").to_string();
     // Through a load balancer both replicas see the same Host: the one the URL was made for.
-    let r = b.send(b.request(reqwest::Method::GET, &format!("/api/{rest}"), &Auth::None).header("Host", host));
+    let r = b.send(
+        b.request(reqwest::Method::GET, &format!("/api/{rest}"), &Auth::None)
+            .header("Host", host),
+    );
     r.expect(200);
     assert_eq!(r.json()["username"], ADMIN);
 }
@@ -46,12 +60,22 @@ fn deactivation_and_deletion_take_effect_on_the_other_replica_at_once() {
     let basic = Auth::Basic("replica_user".into(), PASSWORD.into());
     b.get("/api/users/self", &user).expect(200);
     b.get("/api/users/self", &basic).expect(200);
-    a.patch(&format!("/api/users/{id}"), &admin, json!({"is_active": false})).expect(200);
+    a.patch(
+        &format!("/api/users/{id}"),
+        &admin,
+        json!({"is_active": false}),
+    )
+    .expect(200);
     let r = b.get("/api/users/self", &user);
     r.expect(401);
     assert_eq!(r.json()["detail"], "User inactive or deleted.");
     b.get("/api/users/self", &basic).expect(401);
-    a.patch(&format!("/api/users/{id}"), &admin, json!({"is_active": true})).expect(200);
+    a.patch(
+        &format!("/api/users/{id}"),
+        &admin,
+        json!({"is_active": true}),
+    )
+    .expect(200);
     b.get("/api/users/self", &user).expect(200);
     a.delete(&format!("/api/users/{id}"), &admin).expect(204);
     let r = b.get("/api/users/self", &user);
@@ -70,15 +94,26 @@ fn concurrent_patches_through_both_replicas_lose_no_acknowledged_write() {
     let rounds = 25;
     let barrier = Arc::new(Barrier::new(4));
     std::thread::scope(|scope| {
-        for (w, field) in ["first_name", "last_name", "email", "username"].iter().enumerate() {
+        for (w, field) in ["first_name", "last_name", "email", "username"]
+            .iter()
+            .enumerate()
+        {
             let server = servers[w % 2];
             let admin = admin.clone();
             let barrier = barrier.clone();
             scope.spawn(move || {
                 barrier.wait();
                 for i in 0..rounds {
-                    let value = if *field == "email" { format!("v{i}@example.com") } else { format!("v{w}x{i}") };
-                    let r = server.patch(&format!("/api/users/{id}"), &admin, json!({ *field: value }));
+                    let value = if *field == "email" {
+                        format!("v{i}@example.com")
+                    } else {
+                        format!("v{w}x{i}")
+                    };
+                    let r = server.patch(
+                        &format!("/api/users/{id}"),
+                        &admin,
+                        json!({ *field: value }),
+                    );
                     assert_eq!(r.status.as_u16(), 200, "{field}: {}", r.text);
                     assert_eq!(r.json()[*field], value);
                 }
@@ -117,7 +152,11 @@ fn replicas_starting_together_on_an_empty_database_share_one_schema() {
     );
     r.expect(201);
     for s in &servers {
-        s.get("/api/users/self", &Auth::Basic("first_user".into(), PASSWORD.into())).expect(200);
+        s.get(
+            "/api/users/self",
+            &Auth::Basic("first_user".into(), PASSWORD.into()),
+        )
+        .expect(200);
         s.get("/api/server/health", &Auth::None).expect(200);
     }
     drop(db);

@@ -5,7 +5,10 @@ fn about_is_anonymous_and_reports_2_3() {
     let s = TestServer::start();
     let r = s.get("/api/server/about", &Auth::None);
     r.expect(200);
-    assert_eq!(r.header("content-type").unwrap(), "application/vnd.cvat+json");
+    assert_eq!(
+        r.header("content-type").unwrap(),
+        "application/vnd.cvat+json"
+    );
     let j = r.json();
     assert_eq!(j["version"], "2.3");
     assert_eq!(j["logo_url"], "");

@@ -52,7 +52,10 @@ fn postgres_schema(base: &str) -> String {
 pub fn rand_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("{:x}{}", nanos, N.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -75,11 +78,17 @@ impl Resp {
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
     }
     /// All `Set-Cookie` values.
     pub fn cookies(&self) -> Vec<String> {
-        self.headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect()
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect()
     }
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies().iter().find_map(|c| {
@@ -89,7 +98,12 @@ impl Resp {
     }
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 }
@@ -113,13 +127,25 @@ impl TestServer {
     pub fn start_with(extra: &[&str]) -> TestServer {
         let db = TestDb::new();
         let mut create = Command::new(server_bin())
-            .args(["createsuperuser", "--username", ADMIN, "--email", "admin@example.com", "--password-stdin"])
+            .args([
+                "createsuperuser",
+                "--username",
+                ADMIN,
+                "--email",
+                "admin@example.com",
+                "--password-stdin",
+            ])
             .args(["--database-url", &db.url])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn createsuperuser");
-        create.stdin.take().unwrap().write_all(ADMIN_PASSWORD.as_bytes()).unwrap();
+        create
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(ADMIN_PASSWORD.as_bytes())
+            .unwrap();
         assert!(create.wait().unwrap().success(), "createsuperuser failed");
         Self::serve(db, extra)
     }
@@ -138,7 +164,10 @@ impl TestServer {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let base = loop {
             let line = lines.next().unwrap_or_else(|| {
-                panic!("server exited: {}", std::fs::read_to_string(&log).unwrap_or_default())
+                panic!(
+                    "server exited: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
             });
             let line = line.unwrap();
             if let Some(rest) = line.split("at http://").nth(1) {
@@ -147,8 +176,17 @@ impl TestServer {
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        let client = Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        TestServer { base, db, child, log, client }
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        TestServer {
+            base,
+            db,
+            child,
+            log,
+            client,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -157,7 +195,9 @@ impl TestServer {
 
     /// Stops the server with SIGTERM and returns its exit status code.
     pub fn terminate(mut self) -> Option<i32> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let status = self.child.wait().unwrap();
         status.code()
     }
@@ -176,7 +216,9 @@ impl TestServer {
             Auth::None => {}
             Auth::Token(t) => rb = rb.header("Authorization", format!("Token {t}")),
             Auth::Basic(u, p) => rb = rb.basic_auth(u, Some(p)),
-            Auth::Session(s, c) => rb = rb.header("Cookie", format!("csrftoken={c}; sessionid={s}")),
+            Auth::Session(s, c) => {
+                rb = rb.header("Cookie", format!("csrftoken={c}; sessionid={s}"))
+            }
         }
         rb
     }
@@ -186,7 +228,11 @@ impl TestServer {
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().unwrap();
-        Resp { status, headers, text }
+        Resp {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub fn get(&self, path: &str, auth: &Auth) -> Resp {
@@ -207,7 +253,11 @@ impl TestServer {
 
     /// Logs in; returns the response (token in `key`, cookies set).
     pub fn login(&self, username: &str, password: &str) -> Resp {
-        self.post("/api/auth/login", &Auth::None, json!({"username": username, "password": password}))
+        self.post(
+            "/api/auth/login",
+            &Auth::None,
+            json!({"username": username, "password": password}),
+        )
     }
 
     pub fn token(&self, username: &str, password: &str) -> Auth {
@@ -246,5 +296,38 @@ impl Drop for TestServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+impl TestServer {
+    /// Stops the server (SIGTERM, waits for it to exit) and hands back its database, e.g. to
+    /// `TestServer::serve` it again and check what survives a restart.
+    pub fn stop(mut self) -> TestDb {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let placeholder = TestDb {
+            url: String::new(),
+            _dir: tempfile::tempdir().expect("tempdir"),
+        };
+        std::mem::replace(&mut self.db, placeholder)
+    }
+}
+
+impl TestServer {
+    /// Another server process on the same database as `self` (a replica).
+    pub fn replica(&self, extra: &[&str]) -> TestServer {
+        TestServer::serve(TestDb::shared(&self.db.url), extra)
+    }
+}
+
+impl TestDb {
+    /// A handle on a database another `TestDb` owns (for replicas of one server).
+    pub fn shared(url: &str) -> TestDb {
+        TestDb {
+            url: url.to_string(),
+            _dir: tempfile::tempdir().expect("tempdir"),
+        }
     }
 }
