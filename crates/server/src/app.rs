@@ -39,6 +39,13 @@ async fn open_db_with_retry(args: &DatabaseArgs) -> anyhow::Result<Db> {
                 tracing::warn!(error = %format!("{e:#}"), attempt, "database not reachable yet, retrying in 2 s");
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             }
+            // Processes opening one SQLite file together can briefly find it locked (switching
+            // it to WAL needs a moment alone with it).
+            Err(e) if attempt < 10 && format!("{e:#}").contains("locked") => {
+                attempt += 1;
+                tracing::debug!(error = %format!("{e:#}"), attempt, "database locked, retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
             Err(e) => return Err(e),
         }
     }

@@ -267,6 +267,13 @@ fn token_header_variants_and_errors() {
         &s.get("/api/users/self", &Auth::Token(key.to_uppercase())),
         "Invalid token.",
     );
+    // Other schemes and an empty header are not ours: anonymous.
+    assert_401(&get_authz(&s, "/api/users/self", ""), NOT_PROVIDED);
+    assert_401(
+        &get_authz(&s, "/api/users/self", &format!("Digest {key}")),
+        NOT_PROVIDED,
+    );
+    assert_401(&get_authz(&s, "/api/users/self", key), NOT_PROVIDED);
     // A failing token is final even on AllowAny endpoints.
     assert_401(
         &s.post(
@@ -1564,6 +1571,15 @@ fn signed_urls() {
     let r = s.get(&local(&s, &listed), &Auth::None);
     r.expect(200);
     assert!(r.json()["results"].is_array(), "{}", r.text);
+    assert!(listed.contains("search=a+b"), "{listed}");
+    // The same URL encoded differently (%20 for +) is the same URL.
+    let r = s.get(&local(&s, &listed).replace("a+b", "a%20b"), &Auth::None);
+    r.expect(200);
+    // ... but another value is not.
+    assert_401(
+        &s.get(&local(&s, &listed).replace("a+b", "a+c"), &Auth::None),
+        "Invalid signature.",
+    );
     let detail = sign(&s, &admin, &user_path(id));
     assert_eq!(s.get(&local(&s, &detail), &Auth::None).json()["id"], id);
     // A signature authenticates any method on exactly that URL (CVAT), without CSRF.
