@@ -292,11 +292,12 @@ struct ReaderState<'a> {
 }
 
 impl ReaderState<'_> {
+    /// At most once a second (checked every 1024 records).
     fn maybe_progress(&mut self) {
-        if !self.progress || self.records % 1024 != 0 {
+        if !self.progress || self.records & 1023 != 0 {
             return;
         }
-        if self.last_progress.elapsed() >= Duration::from_secs(1) || self.records % 100_000 == 0 {
+        if self.last_progress.elapsed() >= Duration::from_secs(1) {
             self.last_progress = Instant::now();
             self.print_progress();
         }
