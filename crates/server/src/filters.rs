@@ -134,6 +134,15 @@ impl CmpOp {
     }
 }
 
+/// User columns outside [`Field`] that `{"var":f}` alone may name; none is ever NULL.
+const NOT_NULL_COLUMNS: [&str; 5] = [
+    "email",
+    "password",
+    "is_staff",
+    "is_superuser",
+    "date_joined",
+];
+
 /// A parsed JSON-logic filter rule, typed and validated (values already coerced to the field's type).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
@@ -142,6 +151,8 @@ pub enum Rule {
     Not(Box<Rule>),
     /// `{"var":f}` alone: `f IS NOT NULL`, always true for our NOT NULL columns.
     True,
+    /// `{"var":"last_login"}` alone: `last_login IS NOT NULL`, the user has logged in.
+    LoggedIn,
     Cmp(Field, CmpOp, Bind),
     /// `{"<=":[a,{"var":f},b]}`: `a <= f AND f <= b`. (The strict `<` form parses to `And` of two `Cmp`.)
     Between(Bind, Field, Bind),
@@ -234,11 +245,15 @@ fn parse_rule(v: &Value) -> Result<Rule, FilterError> {
                 inner
             })
         }
-        "var" => args
-            .as_str()
-            .and_then(Field::from_name)
-            .map(|_| Rule::True)
-            .ok_or_else(|| unsupported(args)),
+        // CVAT builds `f__isnull=False` here without its allow-list: any column of the user
+        // model works (spec §8.4). `last_login` is the only nullable one.
+        "var" => match args.as_str() {
+            Some("last_login") => Ok(Rule::LoggedIn),
+            Some(name) if Field::from_name(name).is_some() || NOT_NULL_COLUMNS.contains(&name) => {
+                Ok(Rule::True)
+            }
+            _ => Err(unsupported(args)),
+        },
         _ => {
             let list = args.as_array().map(Vec::as_slice).unwrap_or(&[]);
             match (CmpOp::from_json(op), list) {
@@ -594,6 +609,7 @@ pub fn compile_rule(rule: &Rule, dialect: Dialect, out: &mut SqlBuf) {
             out.push(")");
         }
         Rule::True => out.push("(1=1)"),
+        Rule::LoggedIn => out.push("(u.last_login IS NOT NULL)"),
         Rule::Cmp(f, op, v) => {
             out.push(&format!("({} {} ", f.ordered_column(dialect), op.sql()));
             out.bind(v.clone());
@@ -675,6 +691,7 @@ pub struct UserFields<'a> {
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub is_active: bool,
+    pub logged_in: bool,
 }
 
 impl UserFields<'_> {
@@ -706,6 +723,7 @@ pub fn eval_rule(rule: &Rule, u: &UserFields) -> bool {
         Rule::Or(rs) => rs.iter().any(|r| eval_rule(r, u)),
         Rule::Not(r) => !eval_rule(r, u),
         Rule::True => true,
+        Rule::LoggedIn => u.logged_in,
         Rule::Cmp(f, op, v) => test(*f, *op, v),
         Rule::Between(lo, f, hi) => test(*f, CmpOp::Ge, lo) && test(*f, CmpOp::Le, hi),
         Rule::In(f, vs) => vs.iter().any(|v| test(*f, CmpOp::Eq, v)),
@@ -900,9 +918,15 @@ mod tests {
             error(r#"{"==":[{"x":"id"},1]}"#),
             "filter: 'var' term is not supported"
         );
+        // Alone, `var` may name any user column (CVAT skips the allow-list there).
+        assert_eq!(rule(r#"{"var":"email"}"#), Rule::True);
         assert_eq!(
-            error(r#"{"var":"email"}"#),
-            "filter: 'email' term is not supported"
+            rule(r#"{"!":{"var":"last_login"}}"#),
+            Rule::Not(Box::new(Rule::LoggedIn))
+        );
+        assert_eq!(
+            error(r#"{"var":"nosuchfield"}"#),
+            "filter: 'nosuchfield' term is not supported"
         );
         assert_eq!(
             error(r#"{"!=":[{"var":"id"},1]}"#),
@@ -1045,6 +1069,7 @@ mod tests {
             first_name: "ä",
             last_name: "",
             is_active: false,
+            logged_in: true,
         };
         let yes = [
             r#"{"<":[{"var":"username"},"a"]}"#,
@@ -1055,6 +1080,8 @@ mod tests {
             r#"{"<=":[12,{"var":"id"},12]}"#,
             r#"{"<":[{"var":"is_active"},true]}"#,
             r#"{"in":[{"var":"username"},["x","Zoe"]]}"#,
+            r#"{"var":"last_login"}"#,
+            r#"{"var":"date_joined"}"#,
         ];
         let no = [
             r#"{"in":["zo",{"var":"username"}]}"#,
@@ -1100,6 +1127,7 @@ mod tests {
         fn rule(&mut self, depth: u32) -> Rule {
             let f = Field::ALL[self.below(5) as usize];
             match self.below(if depth == 0 { 5 } else { 8 }) {
+                0 if self.below(4) == 0 => Rule::LoggedIn,
                 0 => Rule::True,
                 1 => Rule::Cmp(f, CmpOp::TABLE[self.below(5) as usize].0, self.value(f)),
                 2 => Rule::Between(self.value(f), f, self.value(f)),
@@ -1125,6 +1153,7 @@ mod tests {
             Rule::Or(rs) => json!({"or": rs.iter().map(to_json).collect::<Vec<_>>()}),
             Rule::Not(r) => json!({"!": to_json(r)}),
             Rule::True => json!({"var": "username"}),
+            Rule::LoggedIn => json!({"var": "last_login"}),
             Rule::Cmp(f, op, v) => {
                 let op = CmpOp::TABLE.iter().find(|t| t.0 == *op).unwrap().1;
                 json!({op: [var(f), val(v)]})
@@ -1155,6 +1184,7 @@ mod tests {
                 first_name: n(&mut rng),
                 last_name: n(&mut rng),
                 is_active: rng.below(2) == 0,
+                logged_in: rng.below(2) == 0,
             };
             let _ = eval_rule(&r, &u);
         }

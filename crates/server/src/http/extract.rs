@@ -177,9 +177,8 @@ impl RawBody {
         if self.bytes.is_empty() {
             return Ok(Value::Object(Map::new()));
         }
-        let Some(content_type) = self.content_type else {
-            return Ok(Value::Object(Map::new()));
-        };
+        // DRF reads a missing Content-Type as "", which no parser accepts.
+        let content_type = self.content_type.unwrap_or_default();
         let media = content_type
             .split(';')
             .next()

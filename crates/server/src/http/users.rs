@@ -72,11 +72,12 @@ fn apply_query_filters(parts: &Parts, q: &mut UserQuery) -> ApiResult<()> {
         ("first_name", Field::FirstName),
         ("last_name", Field::LastName),
     ] {
-        if let Some(v) = last(name) {
+        // An empty value means "no filter", as django-filter has it.
+        if let Some(v) = last(name).filter(|v| !v.is_empty()) {
             q.exact.push((field, Bind::Text(v.to_string())));
         }
     }
-    if let Some(v) = last("is_active") {
+    if let Some(v) = last("is_active").filter(|v| !v.is_empty()) {
         let b = validate::parse_bool(&json!(v))
             .ok_or_else(|| ApiError::field("is_active", "Must be a valid boolean."))?;
         q.exact.push((Field::IsActive, Bind::Bool(b)));

@@ -308,14 +308,20 @@ impl Db {
         self.find_user(&UserQuery::default(), id).await
     }
 
-    /// Users whose username or e-mail equals `login`, case-insensitively (Basic auth, login).
+    /// Users whose username or e-mail equals `login`, case-insensitively (Basic auth, login),
+    /// in the order Django's backends try them: the exact username (`ModelBackend`), then
+    /// case-insensitive usernames, then e-mail addresses (allauth).
     pub async fn users_by_login(&self, login: &str) -> sqlx::Result<Vec<UserRecord>> {
         let mut sql = Self::joined_select();
         sql.push(" WHERE u.username_folded = ");
         sql.bind(Bind::Text(fold(login)));
         sql.push(" OR u.email_folded = ");
         sql.bind(Bind::Text(fold(login)));
-        sql.push(" ORDER BY u.id, g.id");
+        sql.push(" ORDER BY CASE WHEN u.username = ");
+        sql.bind(Bind::Text(login.to_string()));
+        sql.push(" THEN 0 WHEN u.username_folded = ");
+        sql.bind(Bind::Text(fold(login)));
+        sql.push(" THEN 1 ELSE 2 END, u.id, g.id");
         self.fetch_joined(&sql).await
     }
 

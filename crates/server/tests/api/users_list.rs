@@ -884,6 +884,23 @@ fn json_logic_filter_operators() {
         set(&["bob_b"])
     );
     assert_eq!(f(r#"{"var":"username"}"#.into()), all);
+    // Values are coerced as Django does for the field.
+    assert_eq!(
+        f(format!(r#"{{"==":[{{"var":"id"}},"{bob}"]}}"#)),
+        set(&["bob_b"])
+    );
+    assert_eq!(
+        f(r#"{"==":[{"var":"is_active"},0]}"#.into()),
+        set(&["carol_c"])
+    );
+    assert_eq!(
+        f(r#"{"in":[{"var":"is_active"},[false]]}"#.into()),
+        set(&["carol_c"])
+    );
+    assert_eq!(
+        f(format!(r#"{{"in":["{bob}",{{"var":"id"}}]}}"#)),
+        set(&["bob_b"])
+    );
     // Superset (decision 8): first_name and last_name.
     assert_eq!(
         f(r#"{"==":[{"var":"last_name"},"Smith"]}"#.into()),
@@ -908,6 +925,60 @@ fn json_logic_filter_operators() {
     );
     assert_eq!(r.json()["count"], 1);
     assert_eq!(usernames(&r), ["alice_a"]);
+}
+
+#[test]
+fn var_alone_is_not_null_on_any_user_column() {
+    // Basic auth is not a login: the admin's last_login stays null.
+    let s = TestServer::start();
+    let admin = Auth::Basic(ADMIN.into(), ADMIN_PASSWORD.into());
+    s.register("alice_a");
+    assert_eq!(
+        s.get("/api/users/1", &admin).json()["last_login"],
+        Value::Null
+    );
+    let f = |rule: &str| filtered(&s, &admin, rule);
+    let both = set(&["admin", "alice_a"]);
+    for column in [
+        "id",
+        "username",
+        "first_name",
+        "last_name",
+        "is_active",
+        "email",
+        "password",
+        "is_staff",
+        "is_superuser",
+        "date_joined",
+    ] {
+        assert_eq!(f(&format!(r#"{{"var":"{column}"}}"#)), both, "{column}");
+        assert_eq!(
+            f(&format!(r#"{{"!":{{"var":"{column}"}}}}"#)),
+            set(&[]),
+            "{column}"
+        );
+    }
+    assert_eq!(f(r#"{"var":"last_login"}"#), set(&["alice_a"]));
+    assert_eq!(f(r#"{"!":{"var":"last_login"}}"#), set(&["admin"]));
+    assert_eq!(
+        f(r#"{"and":[{"var":"last_login"},{"==":[{"var":"username"},"admin"]}]}"#),
+        set(&[])
+    );
+    // Unknown names are still errors (a crash in CVAT).
+    let r = s.get(
+        &format!("/api/users?filter={}", enc(r#"{"var":"nosuchfield"}"#)),
+        &admin,
+    );
+    assert_filter_error(&r, "filter: 'nosuchfield' term is not supported");
+    // In comparisons only the allow-list counts.
+    let r = s.get(
+        &format!(
+            "/api/users?filter={}",
+            enc(r#"{"==":[{"var":"email"},"x"]}"#)
+        ),
+        &admin,
+    );
+    assert_filter_error(&r, "filter: 'email' term is not supported");
 }
 
 #[test]
@@ -1154,6 +1225,12 @@ fn content_negotiation() {
         "application/vnd.cvat+json; version=2.0",
         "application/vnd.cvat+json; version=2",
         "application/vnd.cvat+json;version=2.0",
+        // DRF's substring test against "2.0" lets these through too.
+        "application/vnd.cvat+json; version=",
+        "application/vnd.cvat+json; version=.",
+        "application/vnd.cvat+json; version=0",
+        "application/vnd.cvat+json; version=2.",
+        "application/vnd.cvat+json; version=.0",
         "*/*",
         "application/*",
         "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
@@ -1364,4 +1441,17 @@ fn datetimes_and_groups_formats() {
             assert_ne!(&t[20..26], "000000", "zero microseconds are omitted: {t}");
         }
     }
+}
+
+#[test]
+fn empty_simple_filters_are_ignored() {
+    let s = TestServer::start();
+    let admin = s.admin();
+    s.register("someone1");
+    let all = s.get("/api/users", &admin).json()["count"].clone();
+    assert_eq!(all, 2);
+    for q in ["first_name=", "last_name=", "username=", "is_active="] {
+        assert_eq!(s.get(&format!("/api/users?{q}"), &admin).json()["count"], all, "{q}");
+    }
+    assert_eq!(s.get("/api/users?username=someone1", &admin).json()["count"], 1);
 }

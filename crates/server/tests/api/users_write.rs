@@ -287,6 +287,7 @@ fn groups_replace_clear_and_collapse_duplicates() {
         ),
         (json!([1]), "Object with name=1 does not exist."),
         (json!([null]), "Object with name=None does not exist."),
+        (json!([""]), "Object with name= does not exist."),
         (json!(["Admin"]), "Object with name=Admin does not exist."),
         (json!(null), NOT_NULL),
     ];
@@ -398,6 +399,46 @@ fn username_validation() {
     // And the old name is free again.
     let r = s.patch(&user_path(u[1].0), &admin, json!({"username": "alice_a"}));
     r.expect(200);
+}
+
+#[test]
+fn renamed_users_still_log_in_as_themselves() {
+    // PATCH allows usernames that differ only in case, and usernames that look like another
+    // user's e-mail. Django's backends try the exact username first, then case-insensitive
+    // usernames, then e-mails; the same password must not land in someone else's account.
+    let (s, admin, u) = setup(&["alice_a", "bob_b", "carol_c"]);
+    let (alice, bob, carol) = (u[0].0, u[1].0, u[2].0);
+    s.patch(&user_path(alice), &admin, json!({"username": "BOB_B"}))
+        .expect(200);
+    s.patch(
+        &user_path(carol),
+        &admin,
+        json!({"username": "bob_b@example.com"}),
+    )
+    .expect(200);
+    let via_login = |name: &str| {
+        let r = s.login(name, PASSWORD);
+        r.expect(200);
+        let key = r.json()["key"].as_str().unwrap().to_string();
+        s.get("/api/users/self", &Auth::Token(key)).json()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let via_basic = |name: &str| {
+        let r = s.get(
+            "/api/users/self",
+            &Auth::Basic(name.into(), PASSWORD.into()),
+        );
+        r.expect(200);
+        r.json()["id"].as_i64().unwrap()
+    };
+    for who in [&via_login as &dyn Fn(&str) -> i64, &via_basic] {
+        assert_eq!(who("bob_b"), bob);
+        assert_eq!(who("BOB_B"), alice);
+        assert_eq!(who("bob_b@example.com"), carol); // a username beats bob's e-mail
+        let either = who("Bob_B"); // no exact match: either case-insensitive match
+        assert!(either == alice || either == bob, "{either}");
+    }
 }
 
 #[test]
@@ -1504,4 +1545,16 @@ fn users_delete_themselves() {
         .expect(200);
     s.delete(&user_path(bob), bob_auth).expect(204);
     assert_eq!(s.get("/api/users", &admin).json()["count"], 1);
+}
+
+#[test]
+fn patch_body_without_content_type_is_415() {
+    let s = TestServer::start();
+    let admin = s.admin();
+    let r = s.send(s.request(reqwest::Method::PATCH, "/api/users/1", &admin).body(r#"{"first_name":"x"}"#));
+    r.expect(415);
+    assert_eq!(r.json(), serde_json::json!({"detail": "Unsupported media type \"\" in request."}));
+    assert_eq!(s.get("/api/users/1", &admin).json()["first_name"], "");
+    // Without a body there is nothing to parse: a no-op 200.
+    s.send(s.request(reqwest::Method::PATCH, "/api/users/1", &admin)).expect(200);
 }
