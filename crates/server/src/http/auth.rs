@@ -42,7 +42,11 @@ fn opt_str(body: &Map<String, Value>, key: &str) -> Result<Option<String>, Vec<S
 }
 
 /// Starts a session (Django's `login()`): session + CSRF cookies, `last_login` updated.
-async fn start_session(state: &AppState, parts: &Parts, user: &UserRecord) -> ApiResult<HeaderMap> {
+pub(crate) async fn start_session(
+    state: &AppState,
+    parts: &Parts,
+    user: &UserRecord,
+) -> ApiResult<HeaderMap> {
     let key = auth::new_session_key();
     let lifetime = state.settings.session_lifetime;
     state
@@ -129,12 +133,53 @@ async fn logout(
     Ok(response)
 }
 
+/// The username of a new account (registration, `POST /api/users`): Django's username
+/// validator, 5 to 150 characters, unique case-insensitively. `Err` carries DRF's messages.
+pub(crate) async fn new_username(
+    state: &AppState,
+    v: &Value,
+) -> ApiResult<Result<String, Vec<String>>> {
+    Ok(match validate::username_field(v) {
+        Err(m) => Err(m),
+        Ok(u) if u.chars().count() < 5 => {
+            Err(vec!["Ensure this field has at least 5 characters.".into()])
+        }
+        Ok(u) if state.db.username_taken_folded(&u).await? => {
+            Err(vec!["A user with that username already exists.".into()])
+        }
+        Ok(u) => Ok(u),
+    })
+}
+
+/// The e-mail address of a new account: valid or blank, unique case-insensitively.
+pub(crate) async fn new_email(
+    state: &AppState,
+    v: &Value,
+) -> ApiResult<Result<String, Vec<String>>> {
+    Ok(match validate::email_field(v) {
+        Err(m) => Err(m),
+        Ok(e) if !e.is_empty() && state.db.email_taken_folded(&e).await? => Err(vec![
+            "A user is already registered with this e-mail address.".into(),
+        ]),
+        Ok(e) => Ok(e),
+    })
+}
+
+pub const REGISTRATION_DISABLED: &str =
+    "Self-registration is disabled on this server. Ask an administrator for an account.";
+
 async fn register(
     State(state): State<SharedState>,
     MaybeIdentity(_): MaybeIdentity,
     parts: Parts,
     body: RawBody,
 ) -> ApiResult<Response> {
+    if state.settings.registration_disabled {
+        return Err(ApiError::detail(
+            StatusCode::FORBIDDEN,
+            REGISTRATION_DISABLED,
+        ));
+    }
     let body = body.parse_object().await?;
     let mut errors: FieldErrors = Vec::new();
     let mut note = |k: &str, msgs: Vec<String>| errors.push((k.to_string(), msgs));
@@ -145,44 +190,17 @@ async fn register(
             note("username", required());
             None
         }
-        Some(v) => match validate::username_field(v) {
-            Err(m) => {
-                note("username", m);
-                None
-            }
-            Ok(u) if u.chars().count() < 5 => {
-                note(
-                    "username",
-                    vec!["Ensure this field has at least 5 characters.".into()],
-                );
-                None
-            }
-            Ok(u) if state.db.username_taken_folded(&u).await? => {
-                note(
-                    "username",
-                    vec!["A user with that username already exists.".into()],
-                );
-                None
-            }
-            Ok(u) => Some(u),
-        },
+        Some(v) => new_username(&state, v)
+            .await?
+            .map_err(|m| note("username", m))
+            .ok(),
     };
     let email = match body.get("email") {
         None => Some(String::new()),
-        Some(v) => match validate::email_field(v) {
-            Err(m) => {
-                note("email", m);
-                None
-            }
-            Ok(e) if !e.is_empty() && state.db.email_taken_folded(&e).await? => {
-                note(
-                    "email",
-                    vec!["A user is already registered with this e-mail address.".into()],
-                );
-                None
-            }
-            Ok(e) => Some(e),
-        },
+        Some(v) => new_email(&state, v)
+            .await?
+            .map_err(|m| note("email", m))
+            .ok(),
     };
     let mut password = |k: &str| match body.get(k) {
         None => {
@@ -258,6 +276,7 @@ async fn register(
         is_superuser: false,
         groups: vec!["user".into()],
         logged_in: true,
+        is_active: true,
     };
     let user = state.db.create_user(&new).await.map_err(|e| match e {
         WriteError::UsernameTaken => {

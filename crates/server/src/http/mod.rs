@@ -1,33 +1,38 @@
 //! The HTTP layer: one module per resource, our extractors, negotiation, links.
 
 pub mod access_tokens;
+pub mod admin;
 pub mod auth;
 pub mod extract;
 pub mod invitations;
 pub mod links;
 pub mod memberships;
+pub mod metrics;
 pub mod negotiate;
 pub mod organizations;
 pub mod pagination;
+pub mod schema;
 pub mod server;
 pub mod users;
 pub mod views;
 
-use std::time::Duration;
-
-use axum::http::{header, HeaderName, HeaderValue, Request};
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower::util::MapRequestLayer;
+use tower_http::sensitive_headers::{
+    SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::cookies;
 use crate::error::ApiError;
 use crate::state::SharedState;
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+use self::metrics::REQUEST_ID;
 
 pub fn router(state: SharedState) -> Router {
     let api = Router::new()
@@ -39,7 +44,18 @@ pub fn router(state: SharedState) -> Router {
         .merge(invitations::router())
         .merge(access_tokens::router())
         // Negotiation runs on matched routes only: unknown paths get Django's HTML 404.
-        .route_layer(axum::middleware::from_fn(negotiate::negotiate));
+        .route_layer(axum::middleware::from_fn(negotiate::negotiate))
+        // The OpenAPI document and Swagger UI have media types of their own: not negotiated.
+        .merge(schema::router())
+        .merge(admin::router()); // the console at /admin/: HTML, not negotiated
+    // Prometheus metrics, only when enabled (404 otherwise); not negotiated.
+    let api = if state.metrics.is_some() {
+        api.route("/metrics", axum::routing::get(metrics::render))
+    } else {
+        api
+    };
+    let request_timeout = state.settings.request_timeout;
+    let trust = state.clone();
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
@@ -49,20 +65,33 @@ pub fn router(state: SharedState) -> Router {
         .layer(set(HeaderName::from_static("x-content-type-options"), "nosniff"))
         .layer(set(HeaderName::from_static("referrer-policy"), "same-origin"))
         .layer(set(header::VARY, "Accept, Cookie"))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
+        .layer(axum::middleware::from_fn(cookies::secure_over_https))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response_boxed()
         }))
+        // Which X-Forwarded-* headers count, and the client's address.
+        .layer(axum::middleware::from_fn_with_state(trust, links::proxy_trust))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        // A span for the request's own events (path only: a query may carry `sign`); the one
+        // line per request comes from `metrics::observe`.
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
-                // The path only: a query may carry a `sign` token.
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(metrics::request_span)
+                .on_request(())
+                .on_response(())
+                .on_failure(())
+                .on_eos(()),
         )
+        .layer(axum::middleware::from_fn(metrics::observe))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(MapRequestLayer::new(metrics::sanitize_request_id))
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+            header::COOKIE,
+            HeaderName::from_static("x-csrftoken"),
+        ]))
+        .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
 }
 
 /// 405 for a method a route does not map.

@@ -13,7 +13,7 @@ use super::{links, views};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::filters;
 use crate::permissions::Requester;
-use crate::state::SharedState;
+use crate::state::{AppState, SharedState};
 use crate::store::{OrgChanges, OrgRecord, OrgWriteError};
 use crate::validate::{self, FieldErrors};
 
@@ -37,15 +37,26 @@ async fn list(
     req: Requester,
     parts: Parts,
 ) -> ApiResult<Response> {
-    let visible_to = (!req.is_admin()).then_some(req.id());
-    let search = filters::parse_search(links::query_value(&parts, "search").as_deref());
-    let orgs = state.db.list_orgs(visible_to, &search).await?;
+    let search = links::query_value(&parts, "search");
+    let orgs = visible_orgs(&state, &req, search.as_deref()).await?;
     let origin = links::origin(&parts);
     let body: Vec<_> = orgs
         .iter()
         .map(|o| views::organization(o, &origin))
         .collect();
     Ok(cvat_json(StatusCode::OK, &body))
+}
+
+/// The organizations the requester may see (admins: all), newest first, with `search` applied
+/// (the console's organization list uses it too).
+pub async fn visible_orgs(
+    state: &AppState,
+    req: &Requester,
+    search: Option<&str>,
+) -> ApiResult<Vec<OrgRecord>> {
+    let visible_to = (!req.is_admin()).then_some(req.id());
+    let search = filters::parse_search(search);
+    Ok(state.db.list_orgs(visible_to, &search).await?)
 }
 
 /// The organization of `/api/organizations/{id}` if the requester may see it (404 otherwise).
@@ -73,7 +84,7 @@ async fn retrieve(
 }
 
 /// `OrganizationWriteSerializer`: slug (≤16, slug characters, unique), name (≤64),
-/// description, contact (any JSON, an object in practice).
+/// description, contact (a JSON object).
 async fn validate_body(
     state: &SharedState,
     body: &Map<String, Value>,
@@ -109,16 +120,26 @@ async fn validate_body(
         }
     }
     if let Some(v) = body.get("contact") {
-        match v {
-            Value::Null => {
+        // Form bodies carry the contact as JSON text.
+        let parsed = match v {
+            Value::String(s) => serde_json::from_str::<Value>(s)
+                .map_err(|_| "Value must be valid JSON.".to_string()),
+            other => Ok(other.clone()),
+        };
+        match parsed {
+            Err(m) => errors.push(("contact".into(), vec![m])),
+            Ok(Value::Null) => {
                 errors.push(("contact".into(), vec!["This field may not be null.".into()]))
             }
-            // Form bodies carry the contact as JSON text.
-            Value::String(s) => match serde_json::from_str::<Value>(s) {
-                Ok(parsed) => ch.contact = Some(parsed.to_string()),
-                Err(_) => errors.push(("contact".into(), vec!["Value must be valid JSON.".into()])),
-            },
-            other => ch.contact = Some(other.to_string()),
+            // A JSON object (spec §11): clients read it as a dictionary.
+            Ok(contact @ Value::Object(_)) => ch.contact = Some(contact.to_string()),
+            Ok(other) => errors.push((
+                "contact".into(),
+                vec![format!(
+                    "Expected a dictionary of items but got type \"{}\".",
+                    json_type_name(&other)
+                )],
+            )),
         }
     }
     if errors.is_empty() {
@@ -205,4 +226,17 @@ async fn destroy(
     state.db.delete_org(org.id).await?;
     tracing::info!(org_id = org.id, by = req.id(), "organization deleted");
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Python's name for the type of a JSON value, as DRF's messages show it.
+fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
 }
