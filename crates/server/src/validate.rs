@@ -59,11 +59,26 @@ pub fn char_field(value: &Value, allow_blank: bool, max: usize) -> Result<String
     collected(s, errors)
 }
 
-/// Django's `UnicodeUsernameValidator`: `^[\w.@+-]+\Z`.
+/// Django's `UnicodeUsernameValidator`: `^[\w.@+-]+\Z`, where Python's `\w` is a letter
+/// (categories L*) or a number (N*) or `_`. Rust's `is_alphanumeric` also takes marks and
+/// symbols (e.g. Ⓐ) that Python rejects, and the SDKs check usernames in every response.
 pub fn is_valid_username(s: &str) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
     !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || "_.@+-".contains(c))
+        && s.chars().all(|c| {
+            "_.@+-".contains(c)
+                || matches!(
+                    get_general_category(c),
+                    G::UppercaseLetter
+                        | G::LowercaseLetter
+                        | G::TitlecaseLetter
+                        | G::ModifierLetter
+                        | G::OtherLetter
+                        | G::DecimalNumber
+                        | G::LetterNumber
+                        | G::OtherNumber
+                )
+        })
 }
 
 /// The model field's validator (`UnicodeUsernameValidator`) runs before the ones `CharField`
@@ -148,7 +163,7 @@ pub fn parse_bool(value: &Value) -> Option<bool> {
     }
 }
 
-fn bool_field(value: &Value) -> Result<bool, Vec<String>> {
+pub fn bool_field(value: &Value) -> Result<bool, Vec<String>> {
     match value {
         Value::Null => Err(vec!["This field may not be null.".into()]),
         v => parse_bool(v).ok_or_else(|| vec!["Must be a valid boolean.".into()]),
@@ -167,7 +182,7 @@ pub fn py_str(v: &Value) -> String {
 }
 
 /// DRF `ManyRelatedField(SlugRelatedField(slug_field="name"))`: a list of existing group names.
-fn groups_field(value: &Value, known: &[String]) -> Result<Vec<String>, Vec<String>> {
+pub fn groups_field(value: &Value, known: &[String]) -> Result<Vec<String>, Vec<String>> {
     let items: Vec<Value> = match value {
         Value::Null => return Err(vec!["This field may not be null.".into()]),
         Value::Array(items) => items.clone(),
@@ -281,6 +296,10 @@ mod tests {
         assert!(is_valid_username("ünïcode_名前"));
         assert!(is_valid_username("a.b@c+d-e"));
         assert!(!is_valid_username("bad name!"));
+        // Python's \w: no symbols (Ⓐ is "other symbol") and no combining marks.
+        assert!(!is_valid_username("aⒶ"));
+        assert!(!is_valid_username("e\u{301}"));
+        assert!(is_valid_username("Ⅻ٣²"));
         assert_eq!(
             username_field(&json!("x".repeat(151))).unwrap_err(),
             vec!["Ensure this field has no more than 150 characters."]
