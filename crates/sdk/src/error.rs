@@ -90,7 +90,8 @@ impl Error {
 /// The body of an error answer: JSON when it parses as JSON, the text otherwise.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ErrorBody {
-    Json(Value),
+    /// Boxed: keeps [`Error`] small.
+    Json(Box<Value>),
     Text(String),
 }
 
@@ -98,7 +99,7 @@ impl ErrorBody {
     /// Parses an answer body: JSON if it is JSON, else the text as it is.
     pub fn parse(text: &str) -> ErrorBody {
         match serde_json::from_str(text) {
-            Ok(v) => ErrorBody::Json(v),
+            Ok(v) => ErrorBody::Json(Box::new(v)),
             Err(_) => ErrorBody::Text(text.to_string()),
         }
     }
@@ -106,7 +107,7 @@ impl ErrorBody {
     /// The JSON value, when the body was JSON.
     pub fn json(&self) -> Option<&Value> {
         match self {
-            ErrorBody::Json(v) => Some(v),
+            ErrorBody::Json(v) => Some(&**v),
             ErrorBody::Text(_) => None,
         }
     }
@@ -214,4 +215,52 @@ fn root_cause(e: &reqwest::Error) -> String {
         cause = next;
     }
     one_line(&cause.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_of_every_body_shape() {
+        let m = |s: &str| ErrorBody::parse(s).message();
+        assert_eq!(m(r#"{"detail": "Not found."}"#), "Not found.");
+        assert_eq!(
+            m(r#"{"non_field_errors": ["Unable to log in with provided credentials."]}"#),
+            "Unable to log in with provided credentials."
+        );
+        assert_eq!(m(r#"{"a": ["x", "y"], "b": ["z"]}"#), "a: x y; b: z");
+        assert_eq!(m(r#"["one", "two"]"#), "one two");
+        assert_eq!(m(r#""a JSON string""#), "a JSON string");
+        assert_eq!(m(""), "");
+        assert_eq!(m("plain\n  text"), "plain text");
+        assert_eq!(
+            m("<!doctype html><html><head><title>Not Found</title></head></html>"),
+            "Not Found"
+        );
+        assert!(m(&"x".repeat(1000)).chars().count() <= 300);
+    }
+
+    #[test]
+    fn api_error_lines() {
+        let e = |status: u16, body: &str| Error::Api {
+            status: StatusCode::from_u16(status).unwrap(),
+            method: Method::GET,
+            url: "http://h/api/users".into(),
+            body: ErrorBody::parse(body),
+        };
+        assert_eq!(
+            e(401, r#"{"detail": "Invalid token."}"#).to_string(),
+            "401 Unauthorized: Invalid token."
+        );
+        assert_eq!(e(502, "").to_string(), "502 Bad Gateway");
+        assert!(e(404, "{}").is_status(404));
+        assert_eq!(
+            e(404, r#"{"detail": "Not found."}"#)
+                .body()
+                .unwrap()
+                .detail(),
+            Some("Not found.")
+        );
+    }
 }

@@ -82,12 +82,19 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<I
     if let Some(sign) = links::query_value(parts, "sign").filter(|s| !s.is_empty()) {
         return signature_auth(state, parts, &sign).await.map(Some);
     }
+    let identity = session_identity(state, parts).await?;
+    if identity.is_some() && is_unsafe(&parts.method) {
+        check_csrf(parts)?;
+    }
+    Ok(identity)
+}
+
+/// The active user of the request's `sessionid` cookie, if any; CSRF is the caller's business
+/// (the API checks `X-CSRFToken`, the console's forms `csrfmiddlewaretoken`).
+pub async fn session_identity(state: &AppState, parts: &Parts) -> ApiResult<Option<Identity>> {
     if let Some(key) = cookies::request_cookie(parts, cookies::SESSION_COOKIE) {
         if let Some(user) = state.db.user_by_session(&key).await? {
             if user.is_active {
-                if is_unsafe(&parts.method) {
-                    check_csrf(parts)?;
-                }
                 return Ok(Some(Identity {
                     user,
                     method: AuthMethod::Session { key },
@@ -254,7 +261,7 @@ async fn bearer_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResu
         return Err(unauthorized("Invalid token."));
     };
     if token
-        .expiry_date
+        .token_expiry
         .is_some_and(|t| t <= crate::store::now_micros())
     {
         return Err(unauthorized("Token has expired."));
@@ -262,7 +269,7 @@ async fn bearer_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResu
     if !user.is_active {
         return Err(unauthorized("User inactive or deleted."));
     }
-    if token.read_only && is_unsafe(&parts.method) {
+    if token.token_read_only && is_unsafe(&parts.method) {
         return Err(ApiError::detail(
             StatusCode::FORBIDDEN,
             "This access token is read-only.",
@@ -271,15 +278,15 @@ async fn bearer_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResu
     // Usage is recorded at most once a minute per token, off the request's path.
     let db = state.db.clone();
     tokio::spawn(async move {
-        if let Err(e) = db.touch_access_token(token.id).await {
+        if let Err(e) = db.touch_access_token(token.token_id).await {
             tracing::warn!(error = %e, "recording access token use");
         }
     });
     Ok(Identity {
         user,
         method: AuthMethod::Bearer {
-            token_id: token.id,
-            read_only: token.read_only,
+            token_id: token.token_id,
+            read_only: token.token_read_only,
         },
     })
 }
@@ -315,6 +322,18 @@ async fn signature_auth(state: &AppState, parts: &Parts, sign: &str) -> ApiResul
 /// Django's CSRF rule for cookie-authenticated unsafe requests: `X-CSRFToken` must equal the
 /// `csrftoken` cookie, and an `Origin`, when sent, must name this host.
 fn check_csrf(parts: &Parts) -> ApiResult<()> {
+    let header_value = parts
+        .headers
+        .get("x-csrftoken")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    check_csrf_token(parts, header_value)
+}
+
+/// The CSRF rule with the token taken from wherever the client sent it (`X-CSRFToken`, or a
+/// form's `csrfmiddlewaretoken` field as Django reads it): equal to the `csrftoken` cookie,
+/// compared in constant time, and an `Origin`, when sent, naming this host.
+pub fn check_csrf_token(parts: &Parts, supplied: &str) -> ApiResult<()> {
     let forbid = |m: String| ApiError::detail(StatusCode::FORBIDDEN, format!("CSRF Failed: {m}"));
     if let Some(origin) = parts.headers.get(header::ORIGIN) {
         let origin = String::from_utf8_lossy(origin.as_bytes()).to_string();
@@ -329,12 +348,7 @@ fn check_csrf(parts: &Parts) -> ApiResult<()> {
     let Some(cookie) = cookies::request_cookie(parts, cookies::CSRF_COOKIE) else {
         return Err(forbid("CSRF cookie not set.".into()));
     };
-    let header_value = parts
-        .headers
-        .get("x-csrftoken")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if header_value.is_empty() || !ct_eq(header_value, &cookie) {
+    if supplied.is_empty() || !ct_eq(supplied, &cookie) {
         return Err(forbid("CSRF token missing or incorrect.".into()));
     }
     Ok(())

@@ -20,33 +20,36 @@ pub struct AccessTokenRecord {
 const TOKEN_COLUMNS: &str =
     "a.id, a.user_id, a.name, a.read_only, a.expiry_date, a.created_date, a.updated_date, a.last_used_date";
 
+/// What authentication needs of a token.
+#[derive(Debug, Clone, FromRow)]
+pub struct BearerToken {
+    pub token_id: i64,
+    pub token_read_only: bool,
+    pub token_expiry: Option<i64>,
+}
+
 #[derive(FromRow)]
 struct TokenUserRow {
     #[sqlx(flatten)]
     inner: UserGroupRow,
     #[sqlx(flatten)]
-    token: AccessTokenRecord,
+    token: BearerToken,
 }
 
 impl Db {
-    /// The owner of the access token whose value is `value`, with the token. One query.
-    pub async fn user_by_access_token(
-        &self,
-        value: &str,
-    ) -> sqlx::Result<Option<(UserRecord, AccessTokenRecord)>> {
+    /// The owner of the access token whose value is `value`, with the token. One query; the
+    /// token's columns are aliased so they cannot shadow the user's (`id` above all).
+    pub async fn user_by_access_token(&self, value: &str) -> sqlx::Result<Option<(UserRecord, BearerToken)>> {
         let sql = format!(
-            "SELECT {USER_COLUMNS}, g.name AS group_name, {TOKEN_COLUMNS} {JOINED_FROM} \
+            "SELECT {USER_COLUMNS}, g.name AS group_name, a.id AS token_id, a.read_only AS token_read_only, \
+             a.expiry_date AS token_expiry {JOINED_FROM} \
              JOIN access_tokens a ON a.user_id = u.id WHERE a.digest = $1 ORDER BY u.id, g.id"
         );
         let rows: Vec<TokenUserRow> = on_pool!(self, p => {
             sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(value)).fetch_all(p).await?
         });
-        let Some(token) = rows.first().map(|r| r.token.clone()) else {
-            return Ok(None);
-        };
-        Ok(collapse(rows.into_iter().map(|r| r.inner).collect())
-            .pop()
-            .map(|u| (u, token)))
+        let Some(token) = rows.first().map(|r| r.token.clone()) else { return Ok(None) };
+        Ok(collapse(rows.into_iter().map(|r| r.inner).collect()).pop().map(|u| (u, token)))
     }
 
     /// Records a use, at most once a minute per token (a conditional update, no read).

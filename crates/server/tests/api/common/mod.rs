@@ -116,6 +116,8 @@ pub enum Auth {
     Basic(String, String),
     /// sessionid, csrftoken (sent as cookies; the CSRF header is added by `with_csrf`)
     Session(String, String),
+    /// A personal access token.
+    Bearer(String),
 }
 
 impl TestServer {
@@ -219,6 +221,7 @@ impl TestServer {
             Auth::Session(s, c) => {
                 rb = rb.header("Cookie", format!("csrftoken={c}; sessionid={s}"))
             }
+            Auth::Bearer(t) => rb = rb.header("Authorization", format!("Bearer {t}")),
         }
         rb
     }

@@ -1,0 +1,172 @@
+//! Users as a table, JSON or CSV.
+
+use std::io::Write;
+
+use clap::ValueEnum;
+use comfy_table::{presets, ContentArrangement, Table};
+use cvat_sdk::MetaUser;
+use serde_json::Value;
+
+use crate::Failure;
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people (a list), or one `field value` line per field (one user).
+    Table,
+    /// JSON exactly as the server sent it: an array for `list`, an object otherwise.
+    Json,
+    /// A header line and one line per user, every field.
+    Csv,
+}
+
+/// Every field of a full user, in the server's order (CSV columns, `show` lines).
+const FIELDS: [&str; 12] = [
+    "id",
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "groups",
+    "is_staff",
+    "is_superuser",
+    "is_active",
+    "last_login",
+    "date_joined",
+    "url",
+];
+
+/// A field as text: groups joined with `,`, `null` as empty.
+fn cell(user: &Value, field: &str) -> String {
+    match user.get(field) {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn yes_no(user: &Value, field: &str) -> String {
+    match user.get(field).and_then(Value::as_bool) {
+        Some(true) => "yes".into(),
+        Some(false) => "no".into(),
+        None => String::new(),
+    }
+}
+
+fn as_values(users: &[MetaUser]) -> Vec<Value> {
+    users
+        .iter()
+        .map(|u| serde_json::to_value(u).expect("users serialize"))
+        .collect()
+}
+
+fn write_out(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // `cvat-users list | head`: a closed pipe is not an error worth a message.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|e| Failure::new(format!("cannot write the output: {e}"))),
+    }
+}
+
+/// Prints a list of users.
+pub fn print_users(users: &[MetaUser], format: Format) -> Result<(), Failure> {
+    let values = as_values(users);
+    match format {
+        Format::Json => write_out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&values).expect("json")
+        )),
+        Format::Csv => write_out(&csv_text(&values)),
+        Format::Table => write_out(&table_text(&values)),
+    }
+}
+
+/// Prints one user.
+pub fn print_user(user: &MetaUser, format: Format) -> Result<(), Failure> {
+    let value = serde_json::to_value(user).expect("users serialize");
+    match format {
+        Format::Json => write_out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&value).expect("json")
+        )),
+        Format::Csv => write_out(&csv_text(std::slice::from_ref(&value))),
+        Format::Table => {
+            let present: Vec<&str> = FIELDS
+                .iter()
+                .copied()
+                .filter(|f| value.get(*f).is_some())
+                .collect();
+            let width = present.iter().map(|f| f.len()).max().unwrap_or(0);
+            let mut text = String::new();
+            for field in present {
+                let line = format!("{field:<width$}  {}", cell(&value, field));
+                text.push_str(line.trim_end());
+                text.push('\n');
+            }
+            write_out(&text)
+        }
+    }
+}
+
+fn csv_text(users: &[Value]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(FIELDS).expect("in memory");
+    for user in users {
+        w.write_record(FIELDS.iter().map(|f| cell(user, f)))
+            .expect("in memory");
+    }
+    String::from_utf8(w.into_inner().expect("in memory")).expect("UTF-8")
+}
+
+fn table_text(users: &[Value]) -> String {
+    // Full users (staff see them) get the account columns; basic ones only the names.
+    let full = users.iter().any(|u| u.get("email").is_some());
+    let mut header = vec!["ID", "USERNAME", "FIRST NAME", "LAST NAME"];
+    if full {
+        header.extend(["EMAIL", "GROUPS", "ACTIVE", "STAFF", "SUPERUSER"]);
+    }
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header);
+    for u in users {
+        let mut row = vec![
+            cell(u, "id"),
+            cell(u, "username"),
+            cell(u, "first_name"),
+            cell(u, "last_name"),
+        ];
+        if full {
+            row.extend([
+                cell(u, "email"),
+                cell(u, "groups"),
+                yes_no(u, "is_active"),
+                yes_no(u, "is_staff"),
+                yes_no(u, "is_superuser"),
+            ]);
+        }
+        table.add_row(row);
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    let mut text: String = table
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect();
+    if users.is_empty() {
+        text.push_str("(no users)\n");
+    }
+    text
+}

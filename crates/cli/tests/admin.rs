@@ -1,0 +1,343 @@
+//! `cvat-users create` and `cvat-users passwd` against the real server (issue 8), and the SDK
+//! methods behind them (`users_create`, `users_create_password`).
+
+#[path = "../../sdk/tests/common/mod.rs"]
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use common::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
+use cvat_sdk::{Credentials, MetaUser, OrgContext, PasswordSetRequest, UserCreateRequest};
+use serde_json::Value;
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "cvat-users failed: {self:?}");
+        self
+    }
+
+    /// Non-zero exit and one line on stderr, which is returned.
+    #[track_caller]
+    fn fails(self) -> String {
+        assert_ne!(self.code, 0, "cvat-users succeeded unexpectedly: {self:?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one line on stderr: {self:?}");
+        assert!(lines[0].starts_with("cvat-users: "), "{self:?}");
+        lines[0].to_string()
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
+
+/// A CLI user with its own config directory, logged in as `username`.
+struct Cli {
+    host: String,
+    home: tempfile::TempDir,
+}
+
+impl Cli {
+    fn logged_in(server: &TestServer, username: &str, password: &str) -> Cli {
+        let cli = Cli {
+            host: server.host.clone(),
+            home: tempfile::tempdir().unwrap(),
+        };
+        cli.run(
+            &[
+                "--host",
+                &server.host,
+                "login",
+                "--username",
+                username,
+                "--password-stdin",
+            ],
+            Some(&format!("{password}\n")),
+        )
+        .ok();
+        cli
+    }
+
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cvat-users"))
+            .args(args)
+            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
+            .env("HOME", self.home.path())
+            .env("CVAT_HOST", &self.host)
+            .env_remove("CVAT_ORG")
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn cvat-users");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).unwrap(),
+            stderr: String::from_utf8(out.stderr).unwrap(),
+        }
+    }
+}
+
+fn can_log_in(server: &TestServer, username: &str, password: &str) -> bool {
+    server
+        .client(Some(Credentials::basic(username, password)))
+        .users_api()
+        .users_retrieve_self()
+        .is_ok()
+}
+
+#[test]
+fn create_makes_a_user_that_can_log_in() {
+    let server = TestServer::start();
+    let cli = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
+    let run = cli
+        .run(
+            &[
+                "--output",
+                "json",
+                "create",
+                "--username",
+                "ada_l",
+                "--email",
+                "ada@example.com",
+                "--first-name",
+                "Ada",
+                "--groups",
+                "worker,business",
+                "--password-stdin",
+            ],
+            Some("Analytical-Engine-1843\n"),
+        )
+        .ok();
+    let user = run.json();
+    assert_eq!(user["username"], "ada_l");
+    assert_eq!(user["first_name"], "Ada");
+    assert_eq!(user["is_active"], true);
+    let mut groups: Vec<&str> = user["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    groups.sort();
+    assert_eq!(groups, ["business", "worker"]);
+    assert!(can_log_in(&server, "ada_l", "Analytical-Engine-1843"));
+
+    // Flags; the table output names the user.
+    let run = cli
+        .run(
+            &[
+                "create",
+                "--username",
+                "root_two",
+                "--staff",
+                "--superuser",
+                "--inactive",
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        )
+        .ok();
+    assert!(run.stdout.contains("root_two"), "{run:?}");
+    let id = server
+        .admin()
+        .users_api()
+        .users_list(&cvat_sdk::UsersListParams {
+            search: Some("root_two".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .results[0]
+        .id();
+    match server
+        .admin()
+        .users_api()
+        .users_retrieve(id, &OrgContext::default())
+        .unwrap()
+    {
+        MetaUser::Full(u) => {
+            assert!(u.is_staff && u.is_superuser && !u.is_active);
+            assert!(u.groups.contains(&"admin".to_string()), "{:?}", u.groups);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn create_reports_the_servers_field_errors() {
+    let server = TestServer::start();
+    let cli = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
+    let line = cli
+        .run(
+            &[
+                "create",
+                "--username",
+                "bob",
+                "--email",
+                "nope",
+                "--password-stdin",
+            ],
+            Some("12345678"),
+        )
+        .fails();
+    assert!(line.contains("400"), "{line}");
+    assert!(
+        line.contains("username: Ensure this field has at least 5 characters."),
+        "{line}"
+    );
+    assert!(
+        line.contains("email: Enter a valid email address."),
+        "{line}"
+    );
+    assert!(
+        line.contains("password: This password is too common. This password is entirely numeric."),
+        "{line}"
+    );
+    // No password to read: a usage error before any request.
+    let run = cli.run(&["create", "--username", "bobby_b"], None);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--password-stdin"), "{run:?}");
+}
+
+#[test]
+fn non_admins_are_refused() {
+    let server = TestServer::start();
+    let id = server.register("normal_nina");
+    let cli = Cli::logged_in(&server, "normal_nina", PASSWORD);
+    let line = cli
+        .run(
+            &["create", "--username", "sneaky_sam", "--password-stdin"],
+            Some(PASSWORD),
+        )
+        .fails();
+    assert!(
+        line.contains("403") && line.contains("You do not have permission"),
+        "{line}"
+    );
+    let line = cli
+        .run(
+            &["passwd", &id.to_string(), "--password-stdin"],
+            Some("Other-Secret-123"),
+        )
+        .fails();
+    assert!(line.contains("403"), "{line}");
+}
+
+#[test]
+fn passwd_sets_the_password_and_revokes_the_users_tokens() {
+    let server = TestServer::start();
+    let id = server.register("forgetful_fred");
+    // Fred's own CLI session (a personal access token).
+    let fred = Cli::logged_in(&server, "forgetful_fred", PASSWORD);
+    fred.run(&["whoami"], None).ok();
+
+    let admin = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
+    let line = admin
+        .run(
+            &["passwd", &id.to_string(), "--password-stdin"],
+            Some("forgetful_fred\n"),
+        )
+        .fails();
+    assert!(
+        line.contains("password: The password is too similar to the username."),
+        "{line}"
+    );
+    let run = admin
+        .run(
+            &["passwd", &id.to_string(), "--password-stdin"],
+            Some("Remembered-At-Last-9\n"),
+        )
+        .ok();
+    assert_eq!(
+        run.stdout.trim(),
+        "The password has been set. The user's sessions and tokens have been revoked."
+    );
+    // Fred's access token no longer works; the new password does.
+    let line = fred.run(&["whoami"], None).fails();
+    assert!(line.contains("401"), "{line}");
+    assert!(!can_log_in(&server, "forgetful_fred", PASSWORD));
+    assert!(can_log_in(
+        &server,
+        "forgetful_fred",
+        "Remembered-At-Last-9"
+    ));
+    // Unknown user: 404.
+    let line = admin
+        .run(
+            &["passwd", "99999", "--password-stdin"],
+            Some("Remembered-At-Last-9"),
+        )
+        .fails();
+    assert!(line.contains("404"), "{line}");
+}
+
+#[test]
+fn sdk_methods() {
+    let server = TestServer::start();
+    let admin = server.admin();
+    let users = admin.users_api();
+    let user = users
+        .users_create(&UserCreateRequest {
+            username: "sdk_made".into(),
+            password: PASSWORD.into(),
+            email: Some("sdk@example.com".into()),
+            is_active: Some(true),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        (user.username.as_str(), user.groups.clone()),
+        ("sdk_made", vec!["user".to_string()])
+    );
+    let err = users
+        .users_create(&UserCreateRequest {
+            username: "sdk_made".into(),
+            password: PASSWORD.into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.is_status(400), "{err}");
+    let done = users
+        .users_create_password(
+            user.id,
+            &PasswordSetRequest {
+                password: "Sdk-Secret-2024".into(),
+            },
+        )
+        .unwrap();
+    assert!(done.detail.contains("revoked"), "{}", done.detail);
+    assert!(can_log_in(&server, "sdk_made", "Sdk-Secret-2024"));
+    let plain = server.client(Some(Credentials::basic("sdk_made", "Sdk-Secret-2024")));
+    let err = plain
+        .users_api()
+        .users_create_password(
+            user.id,
+            &PasswordSetRequest {
+                password: "Whatever-123".into(),
+            },
+        )
+        .unwrap_err();
+    assert!(err.is_status(403), "{err}");
+}
