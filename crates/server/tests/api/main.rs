@@ -2,12 +2,16 @@
 
 mod common;
 
+mod access_tokens;
 mod admin_api;
 mod auth;
 mod engines;
+mod filter_props;
 mod import;
+mod ops;
 mod orgs;
 mod replicas;
+mod resilience;
 mod schema;
 mod server;
 mod users_list;
