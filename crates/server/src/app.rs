@@ -1,12 +1,18 @@
 //! Start-up, serving with graceful shutdown, and the administrative commands.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use rand::distributions::{Alphanumeric, DistString};
+use tower::ServiceExt;
 
-use crate::config::{DatabaseArgs, ServeArgs, Settings};
+use crate::config::{mask_database_url, DatabaseArgs, ServeArgs, Settings};
+use crate::http::metrics::{ConnectionGuard, Metrics};
 use crate::state::{AppState, SharedState};
 use crate::store::{now_micros, Db, NewUser, WriteError};
 
@@ -20,10 +26,16 @@ pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
             db.setting_or_insert("secret_key", &fresh).await?
         }
     };
+    let metrics = if args.metrics {
+        Some(Metrics::install()?)
+    } else {
+        None
+    };
     Ok(Arc::new(AppState {
         db,
         secret,
         settings: Settings::from(args),
+        metrics,
     }))
 }
 
@@ -36,7 +48,8 @@ async fn open_db_with_retry(args: &DatabaseArgs) -> anyhow::Result<Db> {
             Ok(db) => return Ok(db),
             Err(e) if attempt < 30 && opts.url.starts_with("postgres") => {
                 attempt += 1;
-                tracing::warn!(error = %format!("{e:#}"), attempt, "database not reachable yet, retrying in 2 s");
+                let error = crate::config::redact_database_password(&format!("{e:#}"), &opts.url);
+                tracing::warn!(%error, attempt, "database not reachable yet, retrying in 2 s");
                 tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             }
             // Processes opening one SQLite file together can briefly find it locked (switching
@@ -61,21 +74,97 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if state.db.count_active_admins().await? == 0 {
         println!(
             "cvat-server: no admin yet; create one with:\n  cvat-server createsuperuser --username admin --email admin@example.com --database-url {}",
-            args.db.database_url
+            mask_database_url(&args.db.database_url)
         );
     }
     let prune = tokio::spawn(prune_failures(state.clone()));
+    let upkeep = state.metrics.clone().map(|m| tokio::spawn(m.upkeep()));
     let app = crate::http::router(state.clone());
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        max_connections: usize::try_from(args.max_connections)
+            .unwrap_or(usize::MAX)
+            .min(tokio::sync::Semaphore::MAX_PERMITS),
+        drain: Duration::from_secs(args.request_timeout + args.header_read_timeout),
+    };
+    serve_connections(listener, app, limits, shutdown_signal()).await;
     prune.abort();
+    if let Some(u) = upkeep {
+        u.abort();
+    }
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What one client may hold of the server.
+struct ConnectionLimits {
+    /// Time to send a request's headers (and to send the next one on a kept-alive connection).
+    header_read_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's listen backlog.
+    max_connections: usize,
+    /// How long a shutdown waits for in-flight requests.
+    drain: Duration,
+}
+
+/// The accept loop: HTTP/1.1 with a header read timeout (hyper's, which needs a timer that
+/// `axum::serve` does not set), at most `max_connections` at once, graceful shutdown on
+/// `signal` (stop accepting, finish in-flight requests, close idle connections).
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: ConnectionLimits,
+    signal: impl std::future::Future<Output = ()>,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            _ = &mut signal => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut signal => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = app
+            .clone()
+            .map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
+                let mut req = req.map(axum::body::Body::new);
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            });
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .keep_alive(true);
+        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _open = ConnectionGuard::open();
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(limits.drain) => {
+            tracing::warn!("shutdown: connections still open after {} s, closing them", limits.drain.as_secs());
+        }
+    }
 }
 
 /// Drops failed-login rows that no longer count for any lock.
@@ -146,6 +235,7 @@ pub async fn create_superuser(
         is_superuser: true,
         groups: vec!["admin".into()],
         logged_in: false,
+        is_active: true,
     };
     let user = db.create_user(&new).await.map_err(|e| match e {
         WriteError::UsernameTaken => anyhow::anyhow!("a user named {username} already exists"),

@@ -1,7 +1,7 @@
 use std::io::{IsTerminal, Read};
 
-use clap::{Parser, Subcommand};
-use cvat_server::config::{DatabaseArgs, ServeArgs};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use cvat_server::config::{ConfigFileArg, DatabaseArgs, ServeArgs};
 
 #[derive(Parser)]
 #[command(
@@ -18,6 +18,9 @@ struct Cli {
 enum Command {
     /// Serve the API (SQLite under ./cvat-data/ by default, created on first start).
     Serve(ServeArgs),
+    /// Print the effective configuration (flags > environment > file > defaults) as TOML,
+    /// secrets masked.
+    Config(ServeArgs),
     /// Create an active staff superuser in group `admin`.
     Createsuperuser {
         #[arg(long)]
@@ -27,6 +30,8 @@ enum Command {
         /// Read the password from standard input instead of prompting.
         #[arg(long)]
         password_stdin: bool,
+        #[command(flatten)]
+        config_file: ConfigFileArg,
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -40,15 +45,32 @@ enum Command {
         #[arg(long)]
         replace: bool,
         #[command(flatten)]
+        config_file: ConfigFileArg,
+        #[command(flatten)]
         db: DatabaseArgs,
     },
 }
 
-fn init_tracing(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CVAT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+/// `filter` as given (`--log` / `CVAT_LOG`), with `sqlx` held at `warn` unless it names
+/// `sqlx`: its per-statement events (SQL text; bound values are never logged) only on request,
+/// e.g. `debug,sqlx::query=debug`.
+fn init_tracing(filter: &str, json: bool) {
+    let mut directives = if filter.trim().is_empty() {
+        "info".to_string()
+    } else {
+        filter.trim().to_string()
+    };
+    if !directives.contains("sqlx") {
+        directives.push_str(",sqlx=warn");
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives).unwrap_or_else(|e| {
+        eprintln!("cvat-server: ignoring the log filter {filter:?}: {e}");
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only on a terminal: log files and collectors get plain `key=value` text.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -71,19 +93,38 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = match cvat_server::config::with_config_file(Cli::command(), &argv) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cvat-server: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let cli = Cli::from_arg_matches(&command.get_matches_from(&argv)).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Serve(args) => {
-            init_tracing(args.log_format == "json");
-            cvat_server::serve(args).await
+            init_tracing(&args.log, args.log_format == "json");
+            let url = args.db.database_url.clone();
+            cvat_server::serve(args).await.map_err(|e| {
+                anyhow::anyhow!(cvat_server::config::redact_database_password(
+                    &format!("{e:#}"),
+                    &url
+                ))
+            })
+        }
+        Command::Config(args) => {
+            print!("{}", args.to_toml());
+            Ok(())
         }
         Command::Createsuperuser {
             username,
             email,
             password_stdin,
             db,
+            ..
         } => {
-            init_tracing(false);
+            init_tracing(&std::env::var("CVAT_LOG").unwrap_or_default(), false);
             match read_password(password_stdin) {
                 Ok(password) => cvat_server::create_superuser(&db, &username, &email, &password)
                     .await
@@ -91,8 +132,10 @@ async fn main() -> std::process::ExitCode {
                 Err(e) => Err(e),
             }
         }
-        Command::ImportDjango { file, replace, db } => {
-            init_tracing(false);
+        Command::ImportDjango {
+            file, replace, db, ..
+        } => {
+            init_tracing(&std::env::var("CVAT_LOG").unwrap_or_default(), false);
             let opts = cvat_server::import::options(&file, replace);
             cvat_server::import::import_django_file(&db, &opts)
                 .await

@@ -103,4 +103,20 @@ impl Requester {
     pub fn can_modify(&self, target_id: i64) -> bool {
         self.is_admin() || target_id == self.id()
     }
+
+    /// `POST /api/users` and the console's "new user": the `admin` privilege only.
+    pub fn can_create_user(&self) -> bool {
+        self.is_admin()
+    }
+
+    /// `POST /api/users/{id}/password`: an administrator sets anybody's password (users change
+    /// their own through `/api/auth/password/change`, which asks for the old one).
+    pub fn can_set_password(&self) -> bool {
+        self.is_admin()
+    }
+
+    /// The console at `/admin/`: the `admin` privilege only, whatever the `is_staff` flag says.
+    pub fn can_use_console(&self) -> bool {
+        self.is_admin()
+    }
 }

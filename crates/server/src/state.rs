@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
+use crate::http::metrics::Metrics;
 use crate::store::Db;
 
 /// Shared by every request.
@@ -9,6 +10,8 @@ pub struct AppState {
     /// Key for signed URLs.
     pub secret: String,
     pub settings: Settings,
+    /// The Prometheus recorder's handle when `--metrics` is on.
+    pub metrics: Option<Metrics>,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -1,9 +1,13 @@
 //! Session and CSRF cookies, formatted so that Python's `SimpleCookie` (what cvat-sdk parses
 //! `Set-Cookie` with) reads them: every header ends with a `name=value` attribute, values are
-//! alphanumeric, no `Partitioned` (client note, appendix A).
+//! alphanumeric, no `Partitioned` (client note, appendix A). Over HTTPS (as a trusted proxy
+//! reports it) they also get `Secure`, placed before `Path=/; SameSite=Lax`.
 
+use axum::extract::Request;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
 use rand::distributions::{Alphanumeric, DistString};
 
 pub const SESSION_COOKIE: &str = "sessionid";
@@ -54,4 +58,82 @@ pub fn csrf_cookie(token: &str) -> HeaderValue {
         expires(CSRF_MAX_AGE)
     );
     HeaderValue::from_str(&v).expect("alphanumeric cookie")
+}
+
+/// Middleware: every `Set-Cookie` of a response to an HTTPS request gets `Secure`.
+pub async fn secure_over_https(req: Request, next: Next) -> Response {
+    let https = crate::http::links::is_https(req.headers(), req.extensions());
+    let mut response = next.run(req).await;
+    if https {
+        mark_secure(response.headers_mut());
+    }
+    response
+}
+
+/// Adds `Secure` to every `Set-Cookie` header that lacks it.
+pub fn mark_secure(headers: &mut HeaderMap) {
+    let values: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(with_secure)
+        .collect();
+    if values.is_empty() {
+        return;
+    }
+    headers.remove(header::SET_COOKIE);
+    for v in values {
+        headers.append(header::SET_COOKIE, v);
+    }
+}
+
+/// `Secure` goes in front of `Path=`, never last: Python's cookie parser drops every cookie of
+/// a response when a header ends with a bare flag (appendix A).
+fn with_secure(value: &HeaderValue) -> HeaderValue {
+    let Ok(text) = value.to_str() else {
+        return value.clone();
+    };
+    let mut attrs: Vec<&str> = text.split(';').map(str::trim).collect();
+    if attrs.iter().skip(1).any(|a| a.eq_ignore_ascii_case("secure")) {
+        return value.clone();
+    }
+    match attrs
+        .iter()
+        .skip(1)
+        .position(|a| a.to_ascii_lowercase().starts_with("path="))
+    {
+        Some(i) => attrs.insert(i + 1, "Secure"),
+        None => {
+            attrs.push("Secure");
+            attrs.push("Path=/");
+        }
+    }
+    HeaderValue::from_str(&attrs.join("; ")).unwrap_or_else(|_| value.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secure_goes_before_path_and_never_last() {
+        let mut h = HeaderMap::new();
+        h.append(header::SET_COOKIE, session_cookie("abc", 60));
+        h.append(header::SET_COOKIE, csrf_cookie("xyz"));
+        h.append(header::SET_COOKIE, clear_session_cookie());
+        mark_secure(&mut h);
+        let all: Vec<&str> = h
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(all.len(), 3);
+        for v in all {
+            assert!(v.ends_with("; Secure; Path=/; SameSite=Lax"), "{v}");
+        }
+        // Idempotent.
+        let before: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().cloned().collect();
+        mark_secure(&mut h);
+        let after: Vec<HeaderValue> = h.get_all(header::SET_COOKIE).iter().cloned().collect();
+        assert_eq!(before, after);
+    }
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::extract::RawBody;
 use super::pagination::PageRequest;
@@ -14,7 +14,7 @@ use super::{links, views};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::org_rules::ROLES;
 use crate::permissions::{OrgContext, Requester};
-use crate::state::SharedState;
+use crate::state::{AppState, SharedState};
 use crate::store::{MembershipRecord, MembershipScope};
 
 pub fn router() -> Router<SharedState> {
@@ -32,7 +32,8 @@ pub fn router() -> Router<SharedState> {
         )
 }
 
-fn scope(req: &Requester) -> MembershipScope {
+/// The memberships a list shows the requester (the console's organization page uses it too).
+pub fn scope(req: &Requester) -> MembershipScope {
     match (&req.org, req.is_admin()) {
         (OrgContext::Org { id, .. }, admin) => MembershipScope::Org {
             org: *id,
@@ -107,6 +108,24 @@ async fn update(
         return Err(ApiError::forbidden());
     }
     let body = body.parse_object().await?;
+    let m = change_role(&state, &req, &m, &body).await?;
+    Ok(cvat_json(
+        StatusCode::OK,
+        &views::membership(&m, &links::origin(&parts)),
+    ))
+}
+
+/// `PATCH /api/memberships/{id}`'s effect: `{"role": ...}` (one of the four roles) on a
+/// membership the requester may manage. Returns the membership as stored afterwards.
+pub async fn change_role(
+    state: &AppState,
+    req: &Requester,
+    m: &MembershipRecord,
+    body: &Map<String, Value>,
+) -> ApiResult<MembershipRecord> {
+    if !req.can_change_role(m) {
+        return Err(ApiError::forbidden());
+    }
     if let Some(v) = body.get("role") {
         let role = match v {
             Value::String(s) if ROLES.contains(&s.as_str()) => s.clone(),
@@ -120,15 +139,11 @@ async fn update(
         };
         state.db.set_membership_role(m.id, &role).await?;
     }
-    let m = state
+    state
         .db
         .membership(m.id)
         .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(cvat_json(
-        StatusCode::OK,
-        &views::membership(&m, &links::origin(&parts)),
-    ))
+        .ok_or_else(ApiError::not_found)
 }
 
 async fn destroy(
@@ -137,9 +152,20 @@ async fn destroy(
     parts: Parts,
 ) -> ApiResult<Response> {
     let m = load(&state, &req, &parts).await?;
-    if !req.can_delete_membership(&m) {
+    remove_membership(&state, &req, &m).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `DELETE /api/memberships/{id}`'s effect, for a requester allowed to delete it.
+pub async fn remove_membership(
+    state: &AppState,
+    req: &Requester,
+    m: &MembershipRecord,
+) -> ApiResult<()> {
+    if !req.can_delete_membership(m) {
         return Err(ApiError::forbidden());
     }
     state.db.delete_membership(m.id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    tracing::info!(membership_id = m.id, by = req.id(), "membership deleted");
+    Ok(())
 }

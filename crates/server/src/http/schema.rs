@@ -978,7 +978,7 @@ fn schemas() -> Value {
                 "first_name": string(150),
                 "last_name": string(150),
                 "groups": {"type": "array", "items": {"type": "string", "minLength": 1},
-                           "description": "Default: [\"user\"]. A staff superuser also gets \"admin\"."},
+                           "description": "Default: [\"user\"], [\"admin\"] for a staff superuser, who always gets \"admin\"."},
                 "is_staff": {"type": "boolean"},
                 "is_superuser": {"type": "boolean"},
                 "is_active": {"type": "boolean", "default": true}

@@ -5,11 +5,13 @@
 //! No HTTP types in this module.
 
 mod access_tokens;
+mod admin;
 mod auth;
 mod orgs;
 mod users;
 
 pub use access_tokens::*;
+pub use admin::*;
 pub use auth::*;
 pub use orgs::*;
 pub use users::*;

@@ -130,7 +130,7 @@ pub struct UserChanges {
     pub groups: Option<Vec<String>>,
 }
 
-/// A user to create (registration, createsuperuser).
+/// A user to create (registration, createsuperuser, `POST /api/users`).
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub username: String,
@@ -142,6 +142,7 @@ pub struct NewUser {
     pub is_superuser: bool,
     pub groups: Vec<String>,
     pub logged_in: bool,
+    pub is_active: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -186,7 +187,7 @@ const COUNT_ACTIVE_ADMINS: &str =
      JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active";
 
 impl Db {
-    fn where_clause(&self, q: &UserQuery, out: &mut SqlBuf) {
+    pub(super) fn where_clause(&self, q: &UserQuery, out: &mut SqlBuf) {
         let dialect = self.dialect();
         out.push(" WHERE 1=1");
         if let Some(id) = q.only_id {
@@ -453,11 +454,11 @@ impl Db {
             let inserted = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO users (username, username_folded, password, email, email_folded, first_name, last_name, \
                  search_key, is_staff, is_superuser, is_active, last_login, date_joined) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, TRUE, $11, $12) RETURNING id")
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12) RETURNING id")
                 .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
                 .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
                 .bind(search_key(&new.username, &new.first_name, &new.last_name))
-                .bind(new.is_staff).bind(new.is_superuser).bind(new.logged_in.then_some(now)).bind(now)
+                .bind(new.is_staff).bind(new.is_superuser).bind(new.logged_in.then_some(now)).bind(now).bind(new.is_active)
                 .fetch_one(&mut *tx).await;
             let id = match inserted {
                 Err(e) if super::is_unique_violation(&e) => return Err(WriteError::UsernameTaken),

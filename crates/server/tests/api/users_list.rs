@@ -1375,7 +1375,7 @@ fn head_options_and_allow() {
 
     // Allow and the other standard headers.
     for (path, allow) in [
-        ("/api/users".to_string(), "GET, HEAD, OPTIONS"),
+        ("/api/users".to_string(), "GET, POST, HEAD, OPTIONS"),
         ("/api/users/self".to_string(), "GET, HEAD, OPTIONS"),
         (
             format!("/api/users/{id}"),
