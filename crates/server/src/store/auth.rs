@@ -47,13 +47,14 @@ impl Db {
         Ok(collapse(rows).pop())
     }
 
-    /// DRF's `Token.objects.get_or_create(user=...)`: the same key until logout.
+    /// DRF's `Token.objects.get_or_create(user=...)`: the same key until logout. One atomic
+    /// statement (a no-op update returns the existing row), so a concurrent logout can't make
+    /// the key vanish between an insert and a select.
     pub async fn get_or_create_token(&self, user_id: i64, fresh_key: &str) -> sqlx::Result<String> {
-        on_pool!(self, p => {
-            sqlx::query("INSERT INTO tokens (key, digest, user_id, created) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING")
-                .bind(fresh_key).bind(digest(fresh_key)).bind(user_id).bind(now_micros()).execute(p).await?;
-            sqlx::query_scalar::<_, String>("SELECT key FROM tokens WHERE user_id = $1").bind(user_id).fetch_one(p).await
-        })
+        on_pool!(self, p => sqlx::query_scalar::<_, String>(
+            "INSERT INTO tokens (key, digest, user_id, created) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id RETURNING key")
+            .bind(fresh_key).bind(digest(fresh_key)).bind(user_id).bind(now_micros()).fetch_one(p).await)
     }
 
     pub async fn delete_token(&self, user_id: i64) -> sqlx::Result<()> {
