@@ -260,7 +260,11 @@ pub fn redact_database_password(text: &str, url: &str) -> String {
         .split_once("://")
         .and_then(|(_, rest)| {
             let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-            authority.rsplit_once('@')?.0.split_once(':').map(|(_, p)| p)
+            authority
+                .rsplit_once('@')?
+                .0
+                .split_once(':')
+                .map(|(_, p)| p)
         })
         .filter(|p| !p.is_empty());
     match password {
@@ -480,7 +484,8 @@ mod tests {
         let text = args.to_toml();
         for id in ids {
             assert!(
-                text.contains(&format!("\n{id} = ")) || text.starts_with(&format!("{id} = "))
+                text.contains(&format!("\n{id} = "))
+                    || text.starts_with(&format!("{id} = "))
                     || text.contains(&format!("# {id}:")),
                 "`{id}` missing from:\n{text}"
             );

@@ -93,7 +93,11 @@ fn with_secure(value: &HeaderValue) -> HeaderValue {
         return value.clone();
     };
     let mut attrs: Vec<&str> = text.split(';').map(str::trim).collect();
-    if attrs.iter().skip(1).any(|a| a.eq_ignore_ascii_case("secure")) {
+    if attrs
+        .iter()
+        .skip(1)
+        .any(|a| a.eq_ignore_ascii_case("secure"))
+    {
         return value.clone();
     }
     match attrs

@@ -165,6 +165,10 @@ async fn create(
             OrgWriteError::AlreadyMember => ApiError::List(vec![
                 "The user is a member of the organization already.".into(),
             ]),
+            // The invitee was deleted meanwhile: as if it had not been found.
+            OrgWriteError::Gone => {
+                ApiError::field("email", "No user with this e-mail address exists.")
+            }
             other => ApiError::Internal(other.into()),
         })?;
     let inv = state

@@ -22,7 +22,11 @@ pub struct ClientInfo {
 
 /// Middleware: records the request's [`ClientInfo`] from the peer address and
 /// `--trusted-proxies`.
-pub async fn proxy_trust(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+pub async fn proxy_trust(
+    State(state): State<SharedState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -35,7 +39,11 @@ pub async fn proxy_trust(State(state): State<SharedState>, mut req: Request, nex
 /// The client behind `peer`: the peer itself unless it is a trusted proxy; behind trusted
 /// proxies, the right-most `X-Forwarded-For` entry that is not one of them (entries to its
 /// left were written by the client and prove nothing).
-pub fn client_info(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &TrustedProxies) -> ClientInfo {
+pub fn client_info(
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+    trusted: &TrustedProxies,
+) -> ClientInfo {
     let Some(peer) = peer else {
         return ClientInfo {
             trusted_proxy: false,
@@ -94,7 +102,8 @@ fn forwarded<'a>(headers: &'a HeaderMap, extensions: &Extensions, name: &str) ->
 
 /// Whether the client used HTTPS, as a trusted proxy says with `X-Forwarded-Proto: https`.
 pub fn is_https(headers: &HeaderMap, extensions: &Extensions) -> bool {
-    forwarded(headers, extensions, "x-forwarded-proto").is_some_and(|v| v.eq_ignore_ascii_case("https"))
+    forwarded(headers, extensions, "x-forwarded-proto")
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
 /// Query pairs, decoded as Django does (`+` is a space, invalid UTF-8 replaced).
@@ -257,10 +266,20 @@ mod tests {
         let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
         // An untrusted peer's header is ignored.
         let c = client_info(ip("203.0.113.9"), &headers("1.2.3.4"), &trusted);
-        assert_eq!((c.trusted_proxy, c.address.as_str()), (false, "203.0.113.9"));
+        assert_eq!(
+            (c.trusted_proxy, c.address.as_str()),
+            (false, "203.0.113.9")
+        );
         // A trusted proxy: the right-most hop that is not a trusted proxy.
-        let c = client_info(ip("127.0.0.1"), &headers("6.6.6.6, 198.51.100.7, 10.1.2.3"), &trusted);
-        assert_eq!((c.trusted_proxy, c.address.as_str()), (true, "198.51.100.7"));
+        let c = client_info(
+            ip("127.0.0.1"),
+            &headers("6.6.6.6, 198.51.100.7, 10.1.2.3"),
+            &trusted,
+        );
+        assert_eq!(
+            (c.trusted_proxy, c.address.as_str()),
+            (true, "198.51.100.7")
+        );
         // No header: the proxy itself.
         let c = client_info(ip("127.0.0.1"), &HeaderMap::new(), &trusted);
         assert_eq!(c.address, "127.0.0.1");

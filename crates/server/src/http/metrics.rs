@@ -218,8 +218,7 @@ pub fn sanitize_request_id<B>(mut req: axum::http::Request<B>) -> axum::http::Re
         let b = v.as_bytes();
         !b.is_empty()
             && b.len() <= 128
-            && b
-                .iter()
+            && b.iter()
                 .all(|c| c.is_ascii_alphanumeric() || b"-_.:".contains(c))
     };
     let values = req.headers().get_all(REQUEST_ID);

@@ -18,9 +18,9 @@ pub mod views;
 
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::Router;
+use tower::util::MapRequestLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower::util::MapRequestLayer;
 use tower_http::sensitive_headers::{
     SetSensitiveRequestHeadersLayer, SetSensitiveResponseHeadersLayer,
 };
@@ -48,8 +48,8 @@ pub fn router(state: SharedState) -> Router {
         // The OpenAPI document and Swagger UI have media types of their own: not negotiated.
         .merge(schema::router())
         .merge(admin::router()); // the console at /admin/: HTML, not negotiated
-    // Prometheus metrics, only when enabled (404 otherwise); not negotiated.
     let api = if state.metrics.is_some() {
+        // Prometheus metrics, only when enabled (404 otherwise); not negotiated.
         api.route("/metrics", axum::routing::get(metrics::render))
     } else {
         api
@@ -62,16 +62,28 @@ pub fn router(state: SharedState) -> Router {
     api.fallback(|| async { ApiError::NoRoute })
         .with_state(state)
         .layer(set(HeaderName::from_static("x-frame-options"), "DENY"))
-        .layer(set(HeaderName::from_static("x-content-type-options"), "nosniff"))
-        .layer(set(HeaderName::from_static("referrer-policy"), "same-origin"))
+        .layer(set(
+            HeaderName::from_static("x-content-type-options"),
+            "nosniff",
+        ))
+        .layer(set(
+            HeaderName::from_static("referrer-policy"),
+            "same-origin",
+        ))
         .layer(set(header::VARY, "Accept, Cookie"))
         .layer(axum::middleware::from_fn(cookies::secure_over_https))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response_boxed()
         }))
         // Which X-Forwarded-* headers count, and the client's address.
-        .layer(axum::middleware::from_fn_with_state(trust, links::proxy_trust))
+        .layer(axum::middleware::from_fn_with_state(
+            trust,
+            links::proxy_trust,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         // A span for the request's own events (path only: a query may carry `sign`); the one
         // line per request comes from `metrics::observe`.

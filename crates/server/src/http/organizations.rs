@@ -157,6 +157,7 @@ fn write_error(e: OrgWriteError) -> ApiError {
         OrgWriteError::AlreadyMember => ApiError::List(vec![
             "The user is a member of the organization already.".into(),
         ]),
+        OrgWriteError::Gone => ApiError::not_found(),
         OrgWriteError::Db(e) => e.into(),
     }
 }

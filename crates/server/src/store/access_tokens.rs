@@ -39,7 +39,10 @@ struct TokenUserRow {
 impl Db {
     /// The owner of the access token whose value is `value`, with the token. One query; the
     /// token's columns are aliased so they cannot shadow the user's (`id` above all).
-    pub async fn user_by_access_token(&self, value: &str) -> sqlx::Result<Option<(UserRecord, BearerToken)>> {
+    pub async fn user_by_access_token(
+        &self,
+        value: &str,
+    ) -> sqlx::Result<Option<(UserRecord, BearerToken)>> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, g.name AS group_name, a.id AS token_id, a.read_only AS token_read_only, \
              a.expiry_date AS token_expiry {JOINED_FROM} \
@@ -48,8 +51,12 @@ impl Db {
         let rows: Vec<TokenUserRow> = on_pool!(self, p => {
             sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(value)).fetch_all(p).await?
         });
-        let Some(token) = rows.first().map(|r| r.token.clone()) else { return Ok(None) };
-        Ok(collapse(rows.into_iter().map(|r| r.inner).collect()).pop().map(|u| (u, token)))
+        let Some(token) = rows.first().map(|r| r.token.clone()) else {
+            return Ok(None);
+        };
+        Ok(collapse(rows.into_iter().map(|r| r.inner).collect())
+            .pop()
+            .map(|u| (u, token)))
     }
 
     /// Records a use, at most once a minute per token (a conditional update, no read).

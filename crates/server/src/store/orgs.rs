@@ -229,6 +229,9 @@ pub enum OrgWriteError {
     SlugTaken,
     #[error("already a member")]
     AlreadyMember,
+    /// The invitee or the organization was deleted meanwhile.
+    #[error("gone")]
+    Gone,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -488,6 +491,7 @@ impl Db {
                 .bind(invitee).bind(org).bind(now).bind(role).fetch_one(&mut *tx).await;
             let membership = match inserted {
                 Err(e) if is_unique_violation(&e) => return Err(OrgWriteError::AlreadyMember),
+                Err(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => return Err(OrgWriteError::Gone),
                 other => other?,
             };
             sqlx::query("INSERT INTO invitations (key, created_date, owner_id, membership_id) VALUES ($1, $2, $3, $4)")

@@ -14,7 +14,12 @@ fn a_token_acts_as_its_owner_and_only_its_owner() {
     let admin = s.admin();
     // Several tokens first, so token ids and user ids differ.
     for i in 0..3 {
-        s.post("/api/auth/access_tokens", &admin, json!({"name": format!("a{i}")})).expect(201);
+        s.post(
+            "/api/auth/access_tokens",
+            &admin,
+            json!({"name": format!("a{i}")}),
+        )
+        .expect(201);
     }
     let (uid, user) = s.register("pat_owner");
     let created = s.post("/api/auth/access_tokens", &user, json!({"name": "cli"}));
@@ -28,8 +33,14 @@ fn a_token_acts_as_its_owner_and_only_its_owner() {
     me.expect(200);
     assert_eq!(me.json()["id"], uid);
     // Not the admin, whatever the token's id is.
-    s.patch("/api/users/1", &token, json!({"first_name": "Pwned"})).expect(403);
-    s.patch(&format!("/api/users/{uid}"), &token, json!({"first_name": "Own"})).expect(200);
+    s.patch("/api/users/1", &token, json!({"first_name": "Pwned"}))
+        .expect(403);
+    s.patch(
+        &format!("/api/users/{uid}"),
+        &token,
+        json!({"first_name": "Own"}),
+    )
+    .expect(200);
     // The value is shown once: never in lists or reads.
     let listed = s.get("/api/auth/access_tokens", &user).json();
     assert_eq!(listed["count"], 1);
@@ -40,12 +51,16 @@ fn a_token_acts_as_its_owner_and_only_its_owner() {
     assert!(this.json().get("value").is_none());
     s.get("/api/auth/access_tokens/self", &user).expect(404);
     // Another user's token is not found.
-    s.get(&format!("/api/auth/access_tokens/{}", t["id"]), &admin).expect(404);
+    s.get(&format!("/api/auth/access_tokens/{}", t["id"]), &admin)
+        .expect(404);
     // Use is recorded.
-    let read = s.get(&format!("/api/auth/access_tokens/{}", t["id"]), &user).json();
+    let read = s
+        .get(&format!("/api/auth/access_tokens/{}", t["id"]), &user)
+        .json();
     assert!(read["last_used_date"].is_string(), "{read}");
     // Revoked: 401.
-    s.delete(&format!("/api/auth/access_tokens/{}", t["id"]), &token).expect(204);
+    s.delete(&format!("/api/auth/access_tokens/{}", t["id"]), &token)
+        .expect(204);
     let r = s.get("/api/users/self", &token);
     r.expect(401);
     assert_eq!(r.json()["detail"], "Invalid token.");
@@ -55,7 +70,11 @@ fn a_token_acts_as_its_owner_and_only_its_owner() {
 fn read_only_and_expired_tokens() {
     let s = TestServer::start();
     let admin = s.admin();
-    let ro = s.post("/api/auth/access_tokens", &admin, json!({"name": "ro", "read_only": true}));
+    let ro = s.post(
+        "/api/auth/access_tokens",
+        &admin,
+        json!({"name": "ro", "read_only": true}),
+    );
     ro.expect(201);
     let ro = bearer(&ro.json());
     s.get("/api/users", &ro).expect(200);
@@ -69,11 +88,22 @@ fn read_only_and_expired_tokens() {
     }
     assert_eq!(s.get("/api/users/1", &admin).json()["first_name"], "");
     // Expiry in the past is refused; a short one expires.
-    let r = s.post("/api/auth/access_tokens", &admin, json!({"name": "old", "expiry_date": "2020-01-01T00:00:00Z"}));
+    let r = s.post(
+        "/api/auth/access_tokens",
+        &admin,
+        json!({"name": "old", "expiry_date": "2020-01-01T00:00:00Z"}),
+    );
     r.expect(400);
-    assert_eq!(r.json(), json!({"expiry_date": ["The expiry date must be in the future."]}));
+    assert_eq!(
+        r.json(),
+        json!({"expiry_date": ["The expiry date must be in the future."]})
+    );
     let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
-    let t = s.post("/api/auth/access_tokens", &admin, json!({"name": "soon", "expiry_date": soon}));
+    let t = s.post(
+        "/api/auth/access_tokens",
+        &admin,
+        json!({"name": "soon", "expiry_date": soon}),
+    );
     t.expect(201);
     let t = bearer(&t.json());
     s.get("/api/users/self", &t).expect(200);
@@ -82,8 +112,15 @@ fn read_only_and_expired_tokens() {
     r.expect(401);
     assert_eq!(r.json()["detail"], "Token has expired.");
     // Validation messages.
-    let r = s.post("/api/auth/access_tokens", &admin, json!({"name": "x".repeat(51)}));
-    assert_eq!(r.json(), json!({"name": ["Ensure this field has no more than 50 characters."]}));
+    let r = s.post(
+        "/api/auth/access_tokens",
+        &admin,
+        json!({"name": "x".repeat(51)}),
+    );
+    assert_eq!(
+        r.json(),
+        json!({"name": ["Ensure this field has no more than 50 characters."]})
+    );
     let r = s.post("/api/auth/access_tokens", &admin, json!({}));
     assert_eq!(r.json(), json!({"name": ["This field is required."]}));
 }
@@ -93,11 +130,22 @@ fn deactivated_or_deleted_owners_lose_their_tokens() {
     let s = TestServer::start();
     let admin = s.admin();
     let (uid, user) = s.register("pat_gone");
-    let t = bearer(&s.post("/api/auth/access_tokens", &user, json!({"name": "t"})).json());
-    s.patch(&format!("/api/users/{uid}"), &admin, json!({"is_active": false})).expect(200);
+    let t = bearer(
+        &s.post("/api/auth/access_tokens", &user, json!({"name": "t"}))
+            .json(),
+    );
+    s.patch(
+        &format!("/api/users/{uid}"),
+        &admin,
+        json!({"is_active": false}),
+    )
+    .expect(200);
     let r = s.get("/api/users/self", &t);
     r.expect(401);
     assert_eq!(r.json()["detail"], "User inactive or deleted.");
     s.delete(&format!("/api/users/{uid}"), &admin).expect(204);
-    assert_eq!(s.get("/api/users/self", &t).json()["detail"], "Invalid token.");
+    assert_eq!(
+        s.get("/api/users/self", &t).json()["detail"],
+        "Invalid token."
+    );
 }

@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use crate::common::TestDb;
 
 /// Characters that stress case folding, byte order and LIKE/instr escaping.
-const ALPHABET: &[&str] = &["a", "B", "b", "z", "Z", "ü", "Ü", "σ", "Σ", "ς", "1", "_", ".", "%"];
+const ALPHABET: &[&str] = &[
+    "a", "B", "b", "z", "Z", "ü", "Ü", "σ", "Σ", "ς", "1", "_", ".", "%",
+];
 const NAME_CHARS: &[&str] = &["a", "B", "b", "Z", "ü", "Ü", "σ", "Σ", "1", "_", "."];
 
 fn text(chars: &'static [&'static str], max: usize) -> impl Strategy<Value = String> {
@@ -30,20 +32,36 @@ struct Person {
 
 fn people() -> impl Strategy<Value = Vec<Person>> {
     prop::collection::vec(
-        (text(NAME_CHARS, 3), text(ALPHABET, 3), text(ALPHABET, 3), any::<bool>()),
+        (
+            text(NAME_CHARS, 3),
+            text(ALPHABET, 3),
+            text(ALPHABET, 3),
+            any::<bool>(),
+        ),
         1..14,
     )
     .prop_map(|rows| {
         rows.into_iter()
             .enumerate()
             // "+index" keeps usernames unique, also case-insensitively ("+" is not in NAME_CHARS).
-            .map(|(i, (u, first, last, active))| Person { username: format!("{u}+{i}"), first, last, active })
+            .map(|(i, (u, first, last, active))| Person {
+                username: format!("{u}+{i}"),
+                first,
+                last,
+                active,
+            })
             .collect()
     })
 }
 
 fn field() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec!["id", "username", "first_name", "last_name", "is_active"])
+    prop::sample::select(vec![
+        "id",
+        "username",
+        "first_name",
+        "last_name",
+        "is_active",
+    ])
 }
 
 fn value_for(f: &'static str) -> BoxedStrategy<Value> {
@@ -55,12 +73,19 @@ fn value_for(f: &'static str) -> BoxedStrategy<Value> {
 }
 
 fn leaf() -> impl Strategy<Value = Value> {
-    let cmp = (field(), prop::sample::select(vec!["==", "<", "<=", ">", ">="]))
+    let cmp = (
+        field(),
+        prop::sample::select(vec!["==", "<", "<=", ">", ">="]),
+    )
         .prop_flat_map(|(f, op)| value_for(f).prop_map(move |v| json!({ op: [{"var": f}, v] })));
     let inside = field().prop_flat_map(|f| {
-        prop::collection::vec(value_for(f), 0..4).prop_map(move |vs| json!({"in": [{"var": f}, vs]}))
+        prop::collection::vec(value_for(f), 0..4)
+            .prop_map(move |vs| json!({"in": [{"var": f}, vs]}))
     });
-    let contains = (prop::sample::select(vec!["username", "first_name", "last_name"]), text(ALPHABET, 2))
+    let contains = (
+        prop::sample::select(vec!["username", "first_name", "last_name"]),
+        text(ALPHABET, 2),
+    )
         .prop_map(|(f, sub)| json!({"in": [sub, {"var": f}]}));
     let between = (-2i64..20, -2i64..20).prop_map(|(a, b)| json!({"<=": [a, {"var": "id"}, b]}));
     let exists = field().prop_map(|f| json!({ "var": f }));
@@ -87,7 +112,10 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let db = TestDb::new();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let opts = DbOptions {
             url: db.url.clone(),
             max_connections: 2,
@@ -101,7 +129,12 @@ impl Fixture {
     /// Replaces every user with `people`; returns them as stored.
     fn load(&self, people: &[Person]) -> Vec<UserRecord> {
         self.rt.block_on(async {
-            for u in self.store.list_users(&UserQuery::default(), &[], 0, 1000).await.unwrap() {
+            for u in self
+                .store
+                .list_users(&UserQuery::default(), &[], 0, 1000)
+                .await
+                .unwrap()
+            {
                 self.store.delete_user(u.id).await.unwrap();
             }
             let mut out = Vec::new();
@@ -126,7 +159,13 @@ impl Fixture {
 
     fn select(&self, q: &UserQuery) -> BTreeSet<i64> {
         self.rt.block_on(async {
-            self.store.list_users(q, &[], 0, 1000).await.unwrap().into_iter().map(|u| u.id).collect()
+            self.store
+                .list_users(q, &[], 0, 1000)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.id)
+                .collect()
         })
     }
 }
@@ -145,7 +184,11 @@ fn fields(u: &UserRecord) -> UserFields<'_> {
 #[test]
 fn sql_filter_equals_in_memory_evaluation() {
     let fx = Fixture::new();
-    let config = ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
     proptest!(config, |(people in people(), rules in prop::collection::vec(rule(), 8))| {
         let users = fx.load(&people);
         for raw in rules {
@@ -163,7 +206,11 @@ fn sql_filter_equals_in_memory_evaluation() {
 #[test]
 fn sql_search_equals_in_memory_substring_match() {
     let fx = Fixture::new();
-    let config = ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
     proptest!(config, |(people in people(), queries in prop::collection::vec(prop::collection::vec(text(ALPHABET, 3), 1..3), 6))| {
         let users = fx.load(&people);
         for words in queries {
@@ -208,15 +255,30 @@ fn json_value() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
-        prop::sample::select(vec!["var", "id", "username", "and", "or", "!", "in", "==", "<=", ""]).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        prop::sample::select(vec![
+            "var", "id", "username", "and", "or", "!", "in", "==", "<=", ""
+        ])
+        .prop_map(Value::from),
         ".{0,8}".prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 32, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-            prop::collection::vec((prop::sample::select(vec!["var", "and", "or", "!", "!!", "in", "==", "<", "<=", ">", ">=", "x"]), inner), 0..3)
-                .prop_map(|kv| Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "var", "and", "or", "!", "!!", "in", "==", "<", "<=", ">", ">=", "x"
+                    ]),
+                    inner
+                ),
+                0..3
+            )
+            .prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
         ]
     })
 }

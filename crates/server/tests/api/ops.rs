@@ -17,7 +17,11 @@ const SECRET_KEY: &str = "sk-0ps-Test-Secret-Key-9f8e7d6c5b4a";
 /// Sends `rb` with `X-Request-Id: id`, checks the id is echoed back.
 fn traced(s: &TestServer, rb: reqwest::blocking::RequestBuilder, id: &str) -> Resp {
     let r = s.send(rb.header("X-Request-Id", id));
-    assert_eq!(r.header("x-request-id").as_deref(), Some(id), "{id} not echoed");
+    assert_eq!(
+        r.header("x-request-id").as_deref(),
+        Some(id),
+        "{id} not echoed"
+    );
     r
 }
 
@@ -48,8 +52,10 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     let r = traced(
         s,
         s.request(Method::POST, "/api/auth/register", &Auth::None)
-            .json(&json!({"username": "logsuser", "email": "logsuser@example.com",
-                          "password1": PASSWORD, "password2": PASSWORD})),
+            .json(
+                &json!({"username": "logsuser", "email": "logsuser@example.com",
+                          "password1": PASSWORD, "password2": PASSWORD}),
+            ),
         &next_id(),
     );
     r.expect(201);
@@ -64,21 +70,38 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     r.expect(200);
     let session = r.cookie("sessionid").expect("session cookie");
     let csrf = r.cookie("csrftoken").expect("csrf cookie");
-    secrets.extend([r.json()["key"].as_str().unwrap().to_string(), session.clone(), csrf.clone()]);
+    secrets.extend([
+        r.json()["key"].as_str().unwrap().to_string(),
+        session.clone(),
+        csrf.clone(),
+    ]);
     let tok = Auth::Token(token.clone());
-    let me = traced(s, s.request(Method::GET, "/api/users/self", &tok), &next_id());
+    let me = traced(
+        s,
+        s.request(Method::GET, "/api/users/self", &tok),
+        &next_id(),
+    );
     me.expect(200);
     let my_id = me.json()["id"].as_i64().unwrap();
 
     // Basic, session (safe and unsafe), signed URL, personal access token.
     traced(
         s,
-        s.request(Method::GET, "/api/users/self", &Auth::Basic("logsuser".into(), PASSWORD.into())),
+        s.request(
+            Method::GET,
+            "/api/users/self",
+            &Auth::Basic("logsuser".into(), PASSWORD.into()),
+        ),
         &next_id(),
     )
     .expect(200);
     let sess = Auth::Session(session.clone(), csrf.clone());
-    traced(s, s.request(Method::GET, "/api/users/self", &sess), &next_id()).expect(200);
+    traced(
+        s,
+        s.request(Method::GET, "/api/users/self", &sess),
+        &next_id(),
+    )
+    .expect(200);
     traced(
         s,
         s.request(Method::PATCH, &format!("/api/users/{my_id}"), &sess)
@@ -95,14 +118,22 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     );
     r.expect(200);
     let signed = r.json().as_str().unwrap().to_string();
-    let sign = signed.split("sign=").nth(1).unwrap().split('&').next().unwrap().to_string();
+    let sign = signed
+        .split("sign=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(sign.len() >= 16, "{signed}");
     secrets.push(sign);
     let local = signed.strip_prefix(&s.base).unwrap().to_string();
     traced(s, s.request(Method::GET, &local, &Auth::None), &next_id()).expect(200);
     let r = traced(
         s,
-        s.request(Method::POST, "/api/auth/access_tokens", &tok).json(&json!({"name": "ci"})),
+        s.request(Method::POST, "/api/auth/access_tokens", &tok)
+            .json(&json!({"name": "ci"})),
         &next_id(),
     );
     r.expect(201);
@@ -120,8 +151,10 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     let friend = traced(
         s,
         s.request(Method::POST, "/api/auth/register", &Auth::None)
-            .json(&json!({"username": "logsfriend", "email": "logsfriend@example.com",
-                          "password1": PASSWORD, "password2": PASSWORD})),
+            .json(
+                &json!({"username": "logsfriend", "email": "logsfriend@example.com",
+                          "password1": PASSWORD, "password2": PASSWORD}),
+            ),
         &next_id(),
     );
     friend.expect(201);
@@ -144,7 +177,11 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     secrets.push(key.clone());
     traced(
         s,
-        s.request(Method::GET, &format!("/api/invitations/{key}?org=logorg"), &tok),
+        s.request(
+            Method::GET,
+            &format!("/api/invitations/{key}?org=logorg"),
+            &tok,
+        ),
         &next_id(),
     )
     .expect(200);
@@ -159,7 +196,11 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     .expect(400);
     traced(
         s,
-        s.request(Method::GET, "/api/users/self", &Auth::Basic("logsuser".into(), WRONG_PASSWORD.into())),
+        s.request(
+            Method::GET,
+            "/api/users/self",
+            &Auth::Basic("logsuser".into(), WRONG_PASSWORD.into()),
+        ),
         &next_id(),
     )
     .expect(401);
@@ -195,7 +236,12 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     r.expect(200);
     secrets.push(r.json()["key"].as_str().unwrap().to_string());
     let admin = Auth::Token(r.json()["key"].as_str().unwrap().to_string());
-    traced(s, s.request(Method::GET, "/api/users?page_size=all", &admin), &next_id()).expect(200);
+    traced(
+        s,
+        s.request(Method::GET, "/api/users?page_size=all", &admin),
+        &next_id(),
+    )
+    .expect(200);
     secrets.sort();
     secrets.dedup();
     Flow {
@@ -208,7 +254,10 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
 fn settled_logs(s: &TestServer, last_id: &str) -> String {
     for _ in 0..100 {
         let logs = s.logs();
-        if logs.lines().any(|l| l.contains(last_id) && l.contains("cvat_server::access")) {
+        if logs
+            .lines()
+            .any(|l| l.contains(last_id) && l.contains("cvat_server::access"))
+        {
             return logs;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -259,7 +308,8 @@ fn text_logs_have_one_line_per_request_and_no_secrets() {
     assert!(logs.contains("path=/api/invitations/{key}"), "{logs}");
     // Events inside a request carry its id (the request span).
     assert!(
-        logs.lines().any(|l| l.contains("password changed") && l.contains("request_id=ops-text-")),
+        logs.lines()
+            .any(|l| l.contains("password changed") && l.contains("request_id=ops-text-")),
         "{logs}"
     );
 }
@@ -286,8 +336,16 @@ fn json_logs_have_one_line_per_request_and_no_secrets() {
         assert_eq!(mine.len(), 1, "access events for {id}:\n{logs}");
         let f = &mine[0]["fields"];
         assert_eq!(mine[0]["level"], "INFO");
-        assert!(f["method"].is_string() && f["path"].as_str().unwrap().starts_with("/api/"), "{f}");
-        assert!(f["status"].as_u64().is_some_and(|s| (200..500).contains(&s)), "{f}");
+        assert!(
+            f["method"].is_string() && f["path"].as_str().unwrap().starts_with("/api/"),
+            "{f}"
+        );
+        assert!(
+            f["status"]
+                .as_u64()
+                .is_some_and(|s| (200..500).contains(&s)),
+            "{f}"
+        );
         assert!(f["latency_ms"].as_f64().is_some_and(|l| l >= 0.0), "{f}");
     }
 }
@@ -304,7 +362,10 @@ fn debug_logs_with_sql_statements_have_no_secrets() {
     ]);
     let flow = exercise(&s, "debug");
     let logs = settled_logs(&s, flow.request_ids.last().unwrap());
-    assert!(logs.contains("sqlx::query"), "no statement logged at debug:\n{logs}");
+    assert!(
+        logs.contains("sqlx::query"),
+        "no statement logged at debug:\n{logs}"
+    );
     assert_no_secrets(&logs, &flow, "debug");
 }
 
@@ -322,15 +383,22 @@ fn request_ids_are_generated_kept_or_replaced() {
     // Ids that could forge log fields or flood the log are replaced.
     for bad in ["two words", "x\"y", &"a".repeat(200)] {
         let r = s.send(
-            s.request(Method::GET, "/api/server/about", &Auth::None).header("X-Request-Id", bad),
+            s.request(Method::GET, "/api/server/about", &Auth::None)
+                .header("X-Request-Id", bad),
         );
         let id = r.header("x-request-id").unwrap();
         assert_ne!(id, bad);
         assert_eq!(id.len(), 36);
     }
     // Errors get one too (404 of an unknown path, 401).
-    assert!(s.get("/nowhere", &Auth::None).header("x-request-id").is_some());
-    assert!(s.get("/api/users/self", &Auth::None).header("x-request-id").is_some());
+    assert!(s
+        .get("/nowhere", &Auth::None)
+        .header("x-request-id")
+        .is_some());
+    assert!(s
+        .get("/api/users/self", &Auth::None)
+        .header("x-request-id")
+        .is_some());
 }
 
 /// The value of the sample `name{labels}` in a Prometheus text page (0 when absent).
@@ -366,7 +434,9 @@ fn scrape(s: &TestServer) -> String {
     let r = s.get("/metrics", &Auth::None);
     r.expect(200);
     assert!(
-        r.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"),
+        r.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4"),
         "{:?}",
         r.header("content-type")
     );
@@ -379,9 +449,21 @@ fn metrics_count_routes_statuses_latency_pool_and_failed_logins() {
     let admin = s.admin();
     let (id, _) = s.register("metricsuser");
     let before = scrape(&s);
-    let by_id = [("method", "GET"), ("route", "/api/users/{id}"), ("status", "200")];
-    let missing = [("method", "GET"), ("route", "/api/users/{id}"), ("status", "404")];
-    let anon = [("method", "GET"), ("route", "/api/users/self"), ("status", "401")];
+    let by_id = [
+        ("method", "GET"),
+        ("route", "/api/users/{id}"),
+        ("status", "200"),
+    ];
+    let missing = [
+        ("method", "GET"),
+        ("route", "/api/users/{id}"),
+        ("status", "404"),
+    ];
+    let anon = [
+        ("method", "GET"),
+        ("route", "/api/users/self"),
+        ("status", "401"),
+    ];
     for _ in 0..3 {
         s.get(&format!("/api/users/{id}"), &admin).expect(200);
     }
@@ -391,8 +473,11 @@ fn metrics_count_routes_statuses_latency_pool_and_failed_logins() {
     for _ in 0..2 {
         s.login("metricsuser", WRONG_PASSWORD).expect(400);
     }
-    s.get("/api/users/self", &Auth::Basic("metricsuser".into(), WRONG_PASSWORD.into()))
-        .expect(401);
+    s.get(
+        "/api/users/self",
+        &Auth::Basic("metricsuser".into(), WRONG_PASSWORD.into()),
+    )
+    .expect(401);
     let after = scrape(&s);
     let delta = |labels: &[(&str, &str)]| {
         sample(&after, "cvat_http_requests_total", labels)
@@ -433,12 +518,25 @@ fn metrics_count_routes_statuses_latency_pool_and_failed_logins() {
         ) >= 4.0,
         "{after}"
     );
-    assert!(after.contains("# TYPE cvat_http_request_duration_seconds histogram"), "{after}");
+    assert!(
+        after.contains("# TYPE cvat_http_request_duration_seconds histogram"),
+        "{after}"
+    );
     // Pool gauges.
-    assert_eq!(sample(&after, "cvat_db_pool_max_connections", &[]), 8.0, "{after}");
-    assert!(sample(&after, "cvat_db_pool_connections", &[]) >= 1.0, "{after}");
+    assert_eq!(
+        sample(&after, "cvat_db_pool_max_connections", &[]),
+        8.0,
+        "{after}"
+    );
+    assert!(
+        sample(&after, "cvat_db_pool_connections", &[]) >= 1.0,
+        "{after}"
+    );
     assert!(after.contains("cvat_db_pool_idle_connections"), "{after}");
-    assert!(sample(&after, "cvat_http_connections", &[]) >= 1.0, "{after}");
+    assert!(
+        sample(&after, "cvat_http_connections", &[]) >= 1.0,
+        "{after}"
+    );
     // A lock shows up as a lockout.
     let s2 = TestServer::start_with(&["--metrics", "--login-failures-per-account", "2"]);
     s2.register("lockeduser");
@@ -447,8 +545,16 @@ fn metrics_count_routes_statuses_latency_pool_and_failed_logins() {
     }
     s2.login("lockeduser", PASSWORD).expect(429);
     let page = scrape(&s2);
-    assert_eq!(sample(&page, "cvat_failed_logins_total", &[]), 2.0, "{page}");
-    assert_eq!(sample(&page, "cvat_login_lockouts_total", &[]), 1.0, "{page}");
+    assert_eq!(
+        sample(&page, "cvat_failed_logins_total", &[]),
+        2.0,
+        "{page}"
+    );
+    assert_eq!(
+        sample(&page, "cvat_login_lockouts_total", &[]),
+        1.0,
+        "{page}"
+    );
 }
 
 #[test]
@@ -506,13 +612,20 @@ fn cookies_are_secure_over_https_from_trusted_proxies_only() {
         .trim_start_matches("csrftoken=")
         .to_string();
     let r = s.send(
-        s.request(Method::POST, "/api/auth/logout", &Auth::Session(session, csrf.clone()))
-            .header("X-CSRFToken", &csrf)
-            .header("X-Forwarded-Proto", "https"),
+        s.request(
+            Method::POST,
+            "/api/auth/logout",
+            &Auth::Session(session, csrf.clone()),
+        )
+        .header("X-CSRFToken", &csrf)
+        .header("X-Forwarded-Proto", "https"),
     );
     r.expect(200);
     for c in r.cookies() {
-        assert!(c.contains("; Secure;") && c.ends_with("Path=/; SameSite=Lax"), "{c}");
+        assert!(
+            c.contains("; Secure;") && c.ends_with("Path=/; SameSite=Lax"),
+            "{c}"
+        );
     }
 
     // Loopback not trusted: X-Forwarded-* are ignored.
@@ -578,7 +691,9 @@ fn config_cmd(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.stdin(Stdio::null()).output().expect("run cvat-server config")
+    cmd.stdin(Stdio::null())
+        .output()
+        .expect("run cvat-server config")
 }
 
 #[test]
@@ -605,7 +720,11 @@ log_format = "json"
         &["--config", f, "--db-pool-size", "5"],
         &[("CVAT_DB_POOL_SIZE", "4"), ("CVAT_DB_CONNECT_TIMEOUT", "6")],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let t: toml::Table = text.parse().unwrap_or_else(|e| panic!("{e}: {text}"));
     assert_eq!(t["db_pool_size"].as_integer(), Some(5), "flag > env");
@@ -614,9 +733,15 @@ log_format = "json"
     assert_eq!(t["db_statement_timeout"].as_integer(), Some(30), "default");
     assert_eq!(t["metrics"].as_bool(), Some(true));
     assert_eq!(t["log_format"].as_str(), Some("json"));
-    assert_eq!(t["trusted_proxies"].as_str(), Some("10.0.0.0/8,192.168.1.1"));
+    assert_eq!(
+        t["trusted_proxies"].as_str(),
+        Some("10.0.0.0/8,192.168.1.1")
+    );
     // Secrets masked.
-    assert!(!text.contains("db-Pa55word") && !text.contains("file-secret-value"), "{text}");
+    assert!(
+        !text.contains("db-Pa55word") && !text.contains("file-secret-value"),
+        "{text}"
+    );
     assert_eq!(
         t["database_url"].as_str(),
         Some("postgres://cvat:********@db.internal:5432/cvat?sslmode=disable")
@@ -624,8 +749,15 @@ log_format = "json"
     assert_eq!(t["secret_key"].as_str(), Some("********"));
 
     // CVAT_CONFIG names the file too; env and flags still win over it.
-    let out = config_cmd(&["--metrics=false"], &[("CVAT_CONFIG", f), ("CVAT_BIND", "0.0.0.0:80")]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = config_cmd(
+        &["--metrics=false"],
+        &[("CVAT_CONFIG", f), ("CVAT_BIND", "0.0.0.0:80")],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let t: toml::Table = String::from_utf8(out.stdout).unwrap().parse().unwrap();
     assert_eq!(t["metrics"].as_bool(), Some(false));
     assert_eq!(t["bind"].as_str(), Some("0.0.0.0:80"));
@@ -636,13 +768,20 @@ log_format = "json"
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("# secret_key: not set"), "{text}");
     let t: toml::Table = text.parse().unwrap();
-    assert_eq!(t["database_url"].as_str(), Some("sqlite://cvat-data/cvat.db"));
+    assert_eq!(
+        t["database_url"].as_str(),
+        Some("sqlite://cvat-data/cvat.db")
+    );
     assert_eq!(t["header_read_timeout"].as_integer(), Some(30));
     assert_eq!(t["max_connections"].as_integer(), Some(512));
     let again = dir.path().join("again.toml");
     std::fs::write(&again, &text).unwrap();
     let out = config_cmd(&["--config", again.to_str().unwrap()], &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
 
     // Mistakes are reported, not ignored.

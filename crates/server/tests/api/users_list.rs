@@ -1451,7 +1451,14 @@ fn empty_simple_filters_are_ignored() {
     let all = s.get("/api/users", &admin).json()["count"].clone();
     assert_eq!(all, 2);
     for q in ["first_name=", "last_name=", "username=", "is_active="] {
-        assert_eq!(s.get(&format!("/api/users?{q}"), &admin).json()["count"], all, "{q}");
+        assert_eq!(
+            s.get(&format!("/api/users?{q}"), &admin).json()["count"],
+            all,
+            "{q}"
+        );
     }
-    assert_eq!(s.get("/api/users?username=someone1", &admin).json()["count"], 1);
+    assert_eq!(
+        s.get("/api/users?username=someone1", &admin).json()["count"],
+        1
+    );
 }
