@@ -574,6 +574,11 @@ pub fn parse_search(raw: Option<&str>) -> Vec<String> {
 // ---------------------------------------------------------------------------------------------
 // SQL
 
+/// `field` as sort keys compare it: byte-wise on both engines.
+pub fn ordered_column(field: Field, dialect: Dialect) -> String {
+    field.ordered_column(dialect)
+}
+
 /// Appends `rule` as a parenthesised boolean SQL expression.
 pub fn compile_rule(rule: &Rule, dialect: Dialect, out: &mut SqlBuf) {
     let substr = match dialect {
@@ -661,23 +666,84 @@ pub fn compile_order(keys: &[(Field, bool)], dialect: Dialect, out: &mut SqlBuf)
     out.push(&format!("ORDER BY {}", parts.join(", ")));
 }
 
-/// Appends `(term1 AND term2 ...)`, each term a substring test on `u.search_key`; nothing if empty.
+/// Terms this long (in characters) or longer are looked up in the trigram index
+/// (`users_search` on SQLite, `users_search_trgm` on PostgreSQL); shorter ones scan.
+pub const INDEXED_TERM_CHARS: usize = 3;
+
+/// Whether `term` is served by the trigram index.
+pub fn term_is_indexed(term: &str) -> bool {
+    term.chars().count() >= INDEXED_TERM_CHARS
+}
+
+/// The FTS5 query for the indexed terms: each one a quoted phrase (`"` doubled), all required.
+/// With the trigram tokenizer a phrase matches exactly the texts that contain it.
+pub fn fts_query<'a>(terms: impl IntoIterator<Item = &'a String>) -> Option<String> {
+    let phrases: Vec<String> = terms
+        .into_iter()
+        .filter(|t| term_is_indexed(t))
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" AND "))
+}
+
+/// `%term%` with LIKE's own characters (backslash, `%`, `_`) escaped by a backslash.
+pub fn like_contains(term: &str) -> String {
+    let mut pattern = String::with_capacity(term.len() + 2);
+    pattern.push('%');
+    for c in term.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Appends `(term1 AND term2 ...)`, each term a substring test on `u.search_key`; nothing if
+/// empty. The same rows as `instr`/`strpos` on every term, through the trigram index for terms
+/// of three characters or more: on SQLite one FTS5 query for all of them, on PostgreSQL
+/// `LIKE '%term%'` (which pg_trgm indexes; `strpos` it cannot).
 pub fn compile_search(terms: &[String], dialect: Dialect, out: &mut SqlBuf) {
     if terms.is_empty() {
         return;
     }
-    let substr = match dialect {
-        Dialect::Sqlite => "instr",
-        Dialect::Postgres => "strpos",
-    };
+    let mut tests: Vec<(&str, Bind, &str)> = Vec::new();
+    match dialect {
+        Dialect::Sqlite => {
+            if let Some(query) = fts_query(terms) {
+                tests.push((
+                    "u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH ",
+                    Bind::Text(query),
+                    ")",
+                ));
+            }
+            for t in terms.iter().filter(|t| !term_is_indexed(t)) {
+                tests.push(("instr(u.search_key, ", Bind::Text(t.clone()), ") > 0"));
+            }
+        }
+        Dialect::Postgres => {
+            for t in terms {
+                if term_is_indexed(t) {
+                    tests.push((
+                        "u.search_key LIKE ",
+                        Bind::Text(like_contains(t)),
+                        " ESCAPE '\\'",
+                    ));
+                } else {
+                    tests.push(("strpos(u.search_key, ", Bind::Text(t.clone()), ") > 0"));
+                }
+            }
+        }
+    }
     out.push("(");
-    for (i, t) in terms.iter().enumerate() {
+    for (i, (head, bind, tail)) in tests.into_iter().enumerate() {
         if i > 0 {
             out.push(" AND ")
         }
-        out.push(&format!("{substr}(u.search_key, "));
-        out.bind(Bind::Text(t.clone()));
-        out.push(") > 0");
+        out.push(head);
+        out.bind(bind);
+        out.push(tail);
     }
     out.push(")");
 }
@@ -1055,6 +1121,22 @@ mod tests {
         );
         assert_eq!(b.sql, "x(instr(u.search_key, $2) > 0 AND instr(u.search_key, $3) > 0)ORDER BY u.username COLLATE \"C\" DESC, u.is_active ASC, u.id ASC");
         assert_eq!(b.binds[1..], [text("a"), text("b")]);
+        // Three characters and more go through the trigram index.
+        let terms = parse_search(Some(r#"ab "q%_\z émi"#));
+        let mut b = SqlBuf::default();
+        compile_search(&terms, Dialect::Sqlite, &mut b);
+        assert_eq!(
+            b.sql,
+            "(u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH $1) AND instr(u.search_key, $2) > 0)"
+        );
+        assert_eq!(b.binds, [text(r#""""q%_\z" AND "émi""#), text("ab")]);
+        let mut b = SqlBuf::default();
+        compile_search(&terms, Dialect::Postgres, &mut b);
+        assert_eq!(
+            b.sql,
+            "(strpos(u.search_key, $1) > 0 AND u.search_key LIKE $2 ESCAPE '\\' AND u.search_key LIKE $3 ESCAPE '\\')"
+        );
+        assert_eq!(b.binds[1..], [text(r#"%"q\%\_\\z%"#), text("%émi%")]);
         let mut b = SqlBuf::default();
         compile_search(&[], Dialect::Postgres, &mut b);
         compile_order(&[(Id, true), (Username, false)], Dialect::Sqlite, &mut b);

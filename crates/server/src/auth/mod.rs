@@ -1,6 +1,7 @@
 //! Who is asking: `Authorization` (Token, Basic) first, then a signed URL, then the session
 //! cookie (with CSRF on unsafe methods). Spec §2, with decision 4 (token requests write nothing).
 
+pub mod basic_cache;
 pub mod cookies;
 pub mod password_rules;
 pub mod passwords;
@@ -167,12 +168,52 @@ async fn basic_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResul
     let decoded = String::from_utf8(decoded)
         .unwrap_or_else(|e| e.into_bytes().iter().map(|&b| char::from(b)).collect());
     let (login, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
-    match check_password_login(state, parts, login, password).await? {
+    match basic_login(state, parts, login, password).await? {
         Some(user) => Ok(Identity {
             user,
             method: AuthMethod::Basic,
         }),
         None => Err(unauthorized("Invalid username/password.")),
+    }
+}
+
+/// `Authorization: Basic`: a password check per request, except that credentials which
+/// verified a few minutes ago against the very same stored hashes are not hashed again (see
+/// `basic_cache`). The lookup of the login's users is one query either way; a hit writes
+/// nothing.
+async fn basic_login(
+    state: &AppState,
+    parts: &Parts,
+    login: &str,
+    password: &str,
+) -> ApiResult<Option<UserRecord>> {
+    let cache = basic_cache::cache();
+    let key = basic_cache::key(&state.secret, login, password);
+    let matching = state.db.users_by_login(login).await?;
+    let hit = |matching: &[UserRecord]| {
+        let active: Vec<&UserRecord> = matching.iter().filter(|u| u.is_active).collect();
+        cache.hit(&key, &active)
+    };
+    if let Some(user) = hit(&matching) {
+        // A locked account or address stays locked, whatever the cache knows.
+        let address = links::client_address(parts);
+        throttle::check(state, &throttle::accounts(login, &matching), &address).await?;
+        return Ok(Some(user));
+    }
+    let _flight = cache.single_flight(key).await;
+    // Another request with the same credentials may have verified them meanwhile.
+    let matching = state.db.users_by_login(login).await?;
+    if let Some(user) = hit(&matching) {
+        let address = links::client_address(parts);
+        throttle::check(state, &throttle::accounts(login, &matching), &address).await?;
+        return Ok(Some(user));
+    }
+    match verify_login(state, parts, login, password, matching).await? {
+        Some((user, verified)) => {
+            cache.insert(key, verified);
+            Ok(Some(user))
+        }
+        None => Ok(None),
     }
 }
 
@@ -184,21 +225,46 @@ pub async fn check_password_login(
     login: &str,
     password: &str,
 ) -> ApiResult<Option<UserRecord>> {
-    let address = links::client_address(parts);
     let matching = state.db.users_by_login(login).await?;
+    Ok(verify_login(state, parts, login, password, matching)
+        .await?
+        .map(|(user, _)| user))
+}
+
+/// The password check of `check_password_login` on the users `login` names; with the user,
+/// the `(id, stored hash)` of every candidate checked (the last one matched, with its hash
+/// after any upgrade).
+async fn verify_login(
+    state: &AppState,
+    parts: &Parts,
+    login: &str,
+    password: &str,
+    matching: Vec<UserRecord>,
+) -> ApiResult<Option<(UserRecord, basic_cache::Verified)>> {
+    let address = links::client_address(parts);
     // Failures count against the account, whichever spelling (case, e-mail) named it.
     let accounts = throttle::accounts(login, &matching);
     throttle::check(state, &accounts, &address).await?;
     let candidates: Vec<UserRecord> = matching.into_iter().filter(|u| u.is_active).collect();
+    let tried: basic_cache::Verified = candidates
+        .iter()
+        .map(|u| (u.id, u.password.clone()))
+        .collect();
     let found = verify_any(candidates, password.to_string()).await?;
     match found {
-        Some((user, needs_rehash)) => {
+        Some((mut user, needs_rehash)) => {
             throttle::succeeded(state, &user).await?;
             if needs_rehash {
                 let hash = hash_blocking(password.to_string()).await?;
                 state.db.set_password_hash(user.id, &hash).await?;
+                user.password = hash;
             }
-            Ok(Some(user))
+            let mut verified: basic_cache::Verified = tried
+                .into_iter()
+                .take_while(|(id, _)| *id != user.id)
+                .collect();
+            verified.push((user.id, user.password.clone()));
+            Ok(Some((user, verified)))
         }
         None => {
             throttle::failed(state, &accounts, &address).await?;
@@ -207,11 +273,26 @@ pub async fn check_password_login(
     }
 }
 
+/// Password hashes run one per CPU at a time: Argon2id takes 19 MiB and tens of milliseconds
+/// each, so a burst of logins queues here instead of multiplying memory and threads.
+async fn hashing_permit() -> ApiResult<tokio::sync::SemaphorePermit<'static>> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS
+        .get_or_init(|| {
+            let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+            tokio::sync::Semaphore::new(cpus)
+        })
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
 /// Tries `password` against each candidate off the async runtime (hashes are slow on purpose).
 async fn verify_any(
     candidates: Vec<UserRecord>,
     password: String,
 ) -> ApiResult<Option<(UserRecord, bool)>> {
+    let _permit = hashing_permit().await?;
     let found = tokio::task::spawn_blocking(move || {
         if candidates.is_empty() {
             passwords::dummy_verify(&password);
@@ -230,6 +311,7 @@ async fn verify_any(
 }
 
 pub async fn hash_blocking(password: String) -> ApiResult<String> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || passwords::hash_password(&password))
         .await
         .map_err(|e| ApiError::Internal(e.into()))

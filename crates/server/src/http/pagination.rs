@@ -1,7 +1,10 @@
 //! CVAT's page-number pagination (spec §8.1), shared by every paginated list.
 
+use axum::body::{Body, Bytes};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use futures_util::{Stream, StreamExt};
 
 use super::extract::py_int;
 use super::links;
@@ -64,4 +67,50 @@ impl PageRequest {
             results,
         }
     }
+}
+
+/// Rows fetched per query when a whole list (`page_size=all`) is streamed.
+pub const STREAM_BATCH: i64 = 1000;
+
+/// A `page_size=all` response streamed batch by batch: exactly the bytes `cvat_json` writes for
+/// `{"count", "next": null, "previous": null, "results": [...]}`, without ever holding the whole
+/// list. A batch that fails after the head went out ends the body early (the client sees a
+/// truncated response, never a wrong one); it is logged.
+pub fn stream_all<T, E>(
+    count: i64,
+    batches: impl Stream<Item = Result<Vec<T>, E>> + Send + 'static,
+) -> Response
+where
+    T: serde::Serialize,
+    E: std::fmt::Display,
+{
+    let head = format!(r#"{{"count":{count},"next":null,"previous":null,"results":["#);
+    let mut first = true;
+    let items = batches.map(move |batch| match batch {
+        Ok(items) => {
+            let mut buf = Vec::with_capacity(items.len() * 320);
+            for item in &items {
+                if !std::mem::take(&mut first) {
+                    buf.push(b',');
+                }
+                serde_json::to_writer(&mut buf, item).map_err(std::io::Error::other)?;
+            }
+            Ok(Bytes::from(buf))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "streaming a list failed half-way");
+            Err(std::io::Error::other(e.to_string()))
+        }
+    });
+    let body = futures_util::stream::once(async move { Ok(Bytes::from(head)) })
+        .chain(items)
+        .chain(futures_util::stream::once(async {
+            Ok(Bytes::from_static(b"]}"))
+        }));
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::error::CVAT_JSON),
+    );
+    response
 }

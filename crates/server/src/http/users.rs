@@ -16,6 +16,7 @@ use serde_json::{json, Map, Value};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::extract::{py_int, RawBody};
+use super::pagination::{stream_all, STREAM_BATCH};
 use super::{links, views};
 use crate::auth::{self, password_rules};
 use crate::error::{cvat_json, ApiError, ApiResult};
@@ -135,6 +136,30 @@ async fn list(
     if page < 1 || page > pages {
         return Err(invalid());
     }
+    let origin = links::origin(&parts);
+    let full = req.is_staff();
+    if page_size == i64::MAX {
+        // The whole list: streamed in keyset batches instead of built in memory.
+        let db = state.db.clone();
+        let batches = futures_util::stream::try_unfold(Some(None), move |cursor| {
+            let (db, q, sort, origin) = (db.clone(), q.clone(), sort.clone(), origin.clone());
+            async move {
+                let Some(after) = cursor else {
+                    return Ok(None);
+                };
+                let batch = db
+                    .list_users_after(&q, &sort, Option::as_ref(&after), STREAM_BATCH)
+                    .await?;
+                let next = (batch.len() as i64 == STREAM_BATCH).then(|| batch.last().cloned());
+                let items: Vec<MetaUser> = batch
+                    .iter()
+                    .map(|u| views::meta_user(u, &origin, full))
+                    .collect();
+                Ok::<_, sqlx::Error>(Some((items, next)))
+            }
+        });
+        return Ok(stream_all(count, batches));
+    }
     let users = if count == 0 {
         Vec::new()
     } else {
@@ -143,8 +168,6 @@ async fn list(
             .list_users(&q, &sort, (page - 1) * page_size, page_size)
             .await?
     };
-    let origin = links::origin(&parts);
-    let full = req.is_staff();
     let body = Paginated {
         count,
         next: (page < pages).then(|| links::page_link(&parts, page + 1)),

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::users::{collapse, UserGroupRow, JOINED_FROM, USER_COLUMNS};
-use super::{digest, now_micros, on_pool, Db, UserRecord};
+use super::{digest, now_micros, on_conn, on_pool, Db, UserRecord};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AccessTokenRecord {
@@ -48,9 +48,9 @@ impl Db {
              a.expiry_date AS token_expiry {JOINED_FROM} \
              JOIN access_tokens a ON a.user_id = u.id WHERE a.digest = $1 ORDER BY u.id, g.id"
         );
-        let rows: Vec<TokenUserRow> = on_pool!(self, p => {
-            sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(value)).fetch_all(p).await?
-        });
+        let rows: Vec<TokenUserRow> = on_conn!(self, c => {
+            sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(value)).fetch_all(&mut *c).await
+        })?;
         let Some(token) = rows.first().map(|r| r.token.clone()) else {
             return Ok(None);
         };

@@ -1,7 +1,7 @@
 //! Tokens, sessions, failed-login counters and server settings.
 
 use super::users::{collapse, UserGroupRow, JOINED_FROM, USER_COLUMNS};
-use super::{now_micros, on_pool, Db, UserRecord};
+use super::{now_micros, on_conn, on_pool, Db, UserRecord};
 
 /// Lookups are by digest so that timing reveals nothing about stored secrets.
 pub fn digest(secret: &str) -> String {
@@ -23,9 +23,9 @@ impl Db {
             "SELECT {USER_COLUMNS}, g.name AS group_name, t.key AS token_key {JOINED_FROM} \
              JOIN tokens t ON t.user_id = u.id WHERE t.digest = $1 ORDER BY u.id, g.id"
         );
-        let rows: Vec<TokenUserRow> = on_pool!(self, p => {
-            sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(key)).fetch_all(p).await?
-        });
+        let rows: Vec<TokenUserRow> = on_conn!(self, c => {
+            sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(key)).fetch_all(&mut *c).await
+        })?;
         let stored = match rows.first() {
             Some(r) => r.token_key.clone(),
             None => return Ok(None),
@@ -41,9 +41,9 @@ impl Db {
             "SELECT {USER_COLUMNS}, g.name AS group_name {JOINED_FROM} \
              JOIN sessions s ON s.user_id = u.id WHERE s.digest = $1 AND s.expires > $2 ORDER BY u.id, g.id"
         );
-        let rows: Vec<UserGroupRow> = on_pool!(self, p => {
-            sqlx::query_as::<_, UserGroupRow>(&sql).bind(digest(session_key)).bind(now_micros()).fetch_all(p).await?
-        });
+        let rows: Vec<UserGroupRow> = on_conn!(self, c => {
+            sqlx::query_as::<_, UserGroupRow>(&sql).bind(digest(session_key)).bind(now_micros()).fetch_all(&mut *c).await
+        })?;
         Ok(collapse(rows).pop())
     }
 

@@ -7,6 +7,9 @@
 mod access_tokens;
 mod admin;
 mod auth;
+mod held;
+#[cfg(test)]
+mod list_tests;
 mod orgs;
 mod users;
 
@@ -16,13 +19,15 @@ pub use auth::*;
 pub use orgs::*;
 pub use users::*;
 
+pub(crate) use held::on_conn;
+pub use held::{Lease, Pooled};
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
 
 pub use crate::filters::Dialect;
 
@@ -33,8 +38,14 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($pool) => $body,
-            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite(d) => {
+                let $pool: &sqlx::SqlitePool = d;
+                $body
+            }
+            $crate::store::Db::Postgres(d) => {
+                let $pool: &sqlx::PgPool = d;
+                $body
+            }
         }
     };
 }
@@ -56,10 +67,12 @@ macro_rules! bind_all {
 }
 pub(crate) use bind_all;
 
+/// Either engine's pool (which the variants deref to), with a few connections held for the
+/// hot reads (see `held`).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(Pooled<sqlx::Sqlite>),
+    Postgres(Pooled<sqlx::Postgres>),
 }
 
 #[derive(Clone, Debug)]
@@ -79,11 +92,12 @@ impl Db {
                 PgConnectOptions::from_str(&opts.url).context("invalid PostgreSQL URL")?;
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections)
+                .test_before_acquire(false)
                 .acquire_timeout(opts.connect_timeout)
                 .connect_with(connect)
                 .await
                 .context("cannot connect to PostgreSQL")?;
-            Db::Postgres(pool)
+            Db::Postgres(Pooled::new(pool, opts.max_connections))
         } else {
             let connect = SqliteConnectOptions::from_str(&opts.url)
                 .context("invalid SQLite URL")?
@@ -101,11 +115,12 @@ impl Db {
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(opts.max_connections)
+                .test_before_acquire(false)
                 .acquire_timeout(opts.connect_timeout)
                 .connect_with(connect)
                 .await
                 .context("cannot open the SQLite database")?;
-            Db::Sqlite(pool)
+            Db::Sqlite(Pooled::new(pool, opts.max_connections))
         };
         db.migrate().await?;
         Ok(db)
@@ -115,7 +130,7 @@ impl Db {
         match self {
             // sqlx takes an advisory lock on PostgreSQL, so replicas starting together apply once.
             Db::Postgres(p) => POSTGRES_MIGRATIONS
-                .run(p)
+                .run(&**p)
                 .await
                 .context("database migration failed"),
             // SQLite has no such lock: a process that loses the race finds the tables already
@@ -124,7 +139,7 @@ impl Db {
             Db::Sqlite(p) => {
                 let mut attempt = 0;
                 loop {
-                    match SQLITE_MIGRATIONS.run(p).await {
+                    match SQLITE_MIGRATIONS.run(&**p).await {
                         Ok(()) => return Ok(()),
                         Err(e) if attempt < 20 => {
                             attempt += 1;
@@ -146,6 +161,10 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        match self {
+            Db::Sqlite(d) => d.release_held().await,
+            Db::Postgres(d) => d.release_held().await,
+        }
         on_pool!(self, p => p.close().await)
     }
 

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{is_unique_violation, now_micros, on_pool, Db};
+use super::{is_unique_violation, now_micros, on_conn, on_pool, Db};
 use crate::filters::{Bind, SqlBuf};
 use crate::store::bind_all;
 
@@ -238,8 +238,8 @@ pub enum OrgWriteError {
 
 impl Db {
     pub async fn org_by_slug(&self, slug: &str) -> sqlx::Result<Option<OrgRef>> {
-        on_pool!(self, p => sqlx::query_as::<_, OrgRef>("SELECT id, slug, owner_id FROM organizations WHERE slug = $1")
-            .bind(slug).fetch_optional(p).await)
+        on_conn!(self, c => sqlx::query_as::<_, OrgRef>("SELECT id, slug, owner_id FROM organizations WHERE slug = $1")
+            .bind(slug).fetch_optional(&mut *c).await)
     }
 
     pub async fn org_by_id(&self, id: i64) -> sqlx::Result<Option<OrgRef>> {
@@ -249,9 +249,9 @@ impl Db {
 
     /// The role of `user_id`'s *active* membership in `org_id` (an inactive one counts as none).
     pub async fn active_role(&self, user_id: i64, org_id: i64) -> sqlx::Result<Option<String>> {
-        on_pool!(self, p => sqlx::query_scalar::<_, String>(
+        on_conn!(self, c => sqlx::query_scalar::<_, String>(
             "SELECT role FROM memberships WHERE user_id = $1 AND organization_id = $2 AND is_active")
-            .bind(user_id).bind(org_id).fetch_optional(p).await)
+            .bind(user_id).bind(org_id).fetch_optional(&mut *c).await)
     }
 
     /// Organizations, newest first; `visible_to` limits them to those the user owns or has

@@ -2,8 +2,8 @@
 
 use sqlx::FromRow;
 
-use super::{bind_all, fold, now_micros, on_pool, Db};
-use crate::filters::{self, Bind, Field, Rule, SqlBuf};
+use super::{bind_all, fold, now_micros, on_conn, on_pool, Db};
+use crate::filters::{self, Bind, Dialect, Field, Rule, SqlBuf};
 
 /// A user as stored. `password` is the encoded hash and never leaves the server.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,7 +157,7 @@ pub enum WriteError {
     Db(#[from] sqlx::Error),
 }
 
-fn search_key(username: &str, first: &str, last: &str) -> String {
+pub(crate) fn search_key(username: &str, first: &str, last: &str) -> String {
     format!("{}\n{}\n{}", fold(username), fold(first), fold(last))
 }
 
@@ -196,8 +196,11 @@ impl Db {
         }
         match q.org {
             OrgScope::Any => {}
+            // Driven by the organization's memberships (an index range), not by every user.
             OrgScope::MemberOf(org) => {
-                out.push(" AND EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = u.id AND m.organization_id = ");
+                out.push(
+                    " AND u.id IN (SELECT m.user_id FROM memberships m WHERE m.organization_id = ",
+                );
                 out.bind(Bind::Int(org));
                 out.push(")");
             }
@@ -221,14 +224,39 @@ impl Db {
         }
     }
 
+    /// How many users `q` lets through. Counting rows is the slow part of a list at a million
+    /// users, so the common shapes count something smaller: all users on SQLite the row of
+    /// `user_count`, one organization its memberships (each names one existing user, once),
+    /// a search on SQLite the trigram index alone (when every term is indexed).
     pub async fn count_users(&self, q: &UserQuery) -> sqlx::Result<i64> {
+        let unscoped = q.only_id.is_none() && q.rule.is_none() && q.exact.is_empty();
+        let sqlite = self.dialect() == Dialect::Sqlite;
         let mut sql = SqlBuf::default();
-        sql.push("SELECT COUNT(*) FROM users u");
-        self.where_clause(q, &mut sql);
-        on_pool!(self, p => bind_all!(sqlx::query_scalar::<_, i64>(&sql.sql), &sql.binds).fetch_one(p).await)
+        match q.org {
+            OrgScope::Any if unscoped && q.search.is_empty() && sqlite => {
+                sql.push("SELECT n FROM user_count")
+            }
+            OrgScope::MemberOf(org) if unscoped && q.search.is_empty() => {
+                sql.push("SELECT COUNT(*) FROM memberships WHERE organization_id = ");
+                sql.bind(Bind::Int(org));
+            }
+            OrgScope::Any
+                if unscoped && sqlite && q.search.iter().all(|t| filters::term_is_indexed(t)) =>
+            {
+                sql.push("SELECT COUNT(*) FROM users_search WHERE users_search MATCH ");
+                sql.bind(Bind::Text(
+                    filters::fts_query(&q.search).unwrap_or_default(),
+                ));
+            }
+            _ => {
+                sql.push("SELECT COUNT(*) FROM users u");
+                self.where_clause(q, &mut sql);
+            }
+        }
+        on_conn!(self, c => bind_all!(sqlx::query_scalar::<_, i64>(&sql.sql), &sql.binds).fetch_one(&mut *c).await)
     }
 
-    /// One page of users in `sort` order, with their groups (two queries).
+    /// One page of users in `sort` order, with their groups: one query.
     pub async fn list_users(
         &self,
         q: &UserQuery,
@@ -236,23 +264,76 @@ impl Db {
         offset: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<UserRecord>> {
+        self.list_page(q, sort, None, offset, limit).await
+    }
+
+    /// The next `limit` users in `sort` order after `after` (keyset paging, for streaming a
+    /// whole list in batches): one query.
+    pub async fn list_users_after(
+        &self,
+        q: &UserQuery,
+        sort: &[(Field, bool)],
+        after: Option<&UserRecord>,
+        limit: i64,
+    ) -> sqlx::Result<Vec<UserRecord>> {
+        self.list_page(q, sort, after, 0, limit).await
+    }
+
+    /// `SELECT ... FROM (the page of users) u LEFT JOIN their groups`, ordered by the sort keys,
+    /// the id tie-breaker and the group id.
+    async fn list_page(
+        &self,
+        q: &UserQuery,
+        sort: &[(Field, bool)],
+        after: Option<&UserRecord>,
+        offset: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<UserRecord>> {
+        let dialect = self.dialect();
+        let mut order = SqlBuf::default();
+        filters::compile_order(sort, dialect, &mut order);
+        // A search sorted by id on SQLite walks the trigram index in id order and stops at the
+        // end of the page; `u.id IN (matches)` would collect every match first.
+        let by_id = match sort {
+            [(Field::Id, desc)] => Some(*desc),
+            _ => None,
+        };
+        let fts = by_id
+            .filter(|_| dialect == Dialect::Sqlite)
+            .and_then(|_| filters::fts_query(&q.search));
         let mut sql = SqlBuf::default();
         sql.push("SELECT ");
         sql.push(USER_COLUMNS);
-        sql.push(" FROM users u");
-        self.where_clause(q, &mut sql);
+        sql.push(", g.name AS group_name FROM (SELECT ");
+        sql.push(USER_COLUMNS);
+        let inner_order = if let Some(query) = fts {
+            let mut rest = q.clone();
+            rest.search.retain(|t| !filters::term_is_indexed(t));
+            sql.push(" FROM users_search s JOIN users u ON u.id = s.rowid");
+            self.where_clause(&rest, &mut sql);
+            sql.push(" AND users_search MATCH ");
+            sql.bind(Bind::Text(query));
+            let desc = by_id == Some(true);
+            format!("ORDER BY s.rowid {}", if desc { "DESC" } else { "ASC" })
+        } else {
+            sql.push(" FROM users u");
+            self.where_clause(q, &mut sql);
+            order.sql.clone()
+        };
+        if let Some(cursor) = after {
+            sql.push(" AND ");
+            keyset_after(sort, cursor, dialect, &mut sql);
+        }
         sql.push(" ");
-        filters::compile_order(sort, self.dialect(), &mut sql);
+        sql.push(&inner_order);
         sql.push(" LIMIT ");
         sql.bind(Bind::Int(limit));
         sql.push(" OFFSET ");
         sql.bind(Bind::Int(offset));
-        let rows: Vec<UserRow> = on_pool!(self, p => {
-            bind_all!(sqlx::query_as::<_, UserRow>(&sql.sql), &sql.binds).fetch_all(p).await?
-        });
-        let mut users: Vec<UserRecord> = rows.into_iter().map(UserRecord::from).collect();
-        self.attach_groups(&mut users).await?;
-        Ok(users)
+        sql.push(") u LEFT JOIN user_groups ug ON ug.user_id = u.id LEFT JOIN groups g ON g.id = ug.group_id ");
+        sql.push(&order.sql);
+        sql.push(", g.id");
+        self.fetch_joined(&sql).await
     }
 
     /// Loads the groups of `users` (in chunks, to stay under parameter limits).
@@ -280,9 +361,9 @@ impl Db {
     }
 
     async fn fetch_joined(&self, sql: &SqlBuf) -> sqlx::Result<Vec<UserRecord>> {
-        let rows: Vec<UserGroupRow> = on_pool!(self, p => {
-            bind_all!(sqlx::query_as::<_, UserGroupRow>(&sql.sql), &sql.binds).fetch_all(p).await?
-        });
+        let rows: Vec<UserGroupRow> = on_conn!(self, c => {
+            bind_all!(sqlx::query_as::<_, UserGroupRow>(&sql.sql), &sql.binds).fetch_all(&mut *c).await
+        })?;
         Ok(collapse(rows))
     }
 
@@ -493,4 +574,38 @@ impl Db {
         on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE username = $1 AND id <> $2")
             .bind(username).bind(except_id).fetch_one(p).await).map(|n| n > 0)
     }
+}
+
+/// `(k1, k2, ..., id)` strictly after `cursor` in the order of `sort` (each key ascending or
+/// descending, the id tie-breaker ascending unless sorted on): `(k1 ≷ v1 OR (k1 = v1 AND (k2 ≷
+/// v2 OR ...)))`, with the same byte-wise comparisons as the ORDER BY.
+fn keyset_after(sort: &[(Field, bool)], cursor: &UserRecord, dialect: Dialect, out: &mut SqlBuf) {
+    let mut keys = sort.to_vec();
+    if !keys.iter().any(|(f, _)| *f == Field::Id) {
+        keys.push((Field::Id, false));
+    }
+    let value = |f: Field| match f {
+        Field::Id => Bind::Int(cursor.id),
+        Field::Username => Bind::Text(cursor.username.clone()),
+        Field::FirstName => Bind::Text(cursor.first_name.clone()),
+        Field::LastName => Bind::Text(cursor.last_name.clone()),
+        Field::IsActive => Bind::Bool(cursor.is_active),
+    };
+    for (i, (field, desc)) in keys.iter().enumerate() {
+        if i == 0 {
+            out.push("(");
+        } else {
+            let previous = keys[i - 1].0;
+            out.push(" OR (");
+            out.push(&filters::ordered_column(previous, dialect));
+            out.push(" = ");
+            out.bind(value(previous));
+            out.push(" AND (");
+        }
+        out.push(&filters::ordered_column(*field, dialect));
+        out.push(if *desc { " < " } else { " > " });
+        out.bind(value(*field));
+    }
+    // Close each key's "(" and each later key's "OR (".
+    out.push(&")".repeat(keys.len() * 2 - 1));
 }

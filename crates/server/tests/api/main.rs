@@ -8,6 +8,7 @@ mod auth;
 mod engines;
 mod filter_props;
 mod import;
+mod list_streaming;
 mod ops;
 mod orgs;
 mod replicas;
