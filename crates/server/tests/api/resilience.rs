@@ -313,7 +313,10 @@ fn as_admin(
     let mut last = None;
     for i in 0..admins.len() {
         let r = try_send(make(&admins[(start + i) % admins.len()]))?;
-        if ![401, 403].contains(&r.status.as_u16()) {
+        // A demoted guard is refused: 401/403, or — still staff but no longer admin — decision
+        // 5's 400. Try the next admin then.
+        let demoted = r.status.as_u16() == 400 && r.text.contains("You do not have permissions to access");
+        if ![401, 403].contains(&r.status.as_u16()) && !demoted {
             return Some(r);
         }
         last = Some(r);
