@@ -315,7 +315,8 @@ fn as_admin(
         let r = try_send(make(&admins[(start + i) % admins.len()]))?;
         // A demoted guard is refused: 401/403, or — still staff but no longer admin — decision
         // 5's 400. Try the next admin then.
-        let demoted = r.status.as_u16() == 400 && r.text.contains("You do not have permissions to access");
+        let demoted =
+            r.status.as_u16() == 400 && r.text.contains("You do not have permissions to access");
         if ![401, 403].contains(&r.status.as_u16()) && !demoted {
             return Some(r);
         }
