@@ -10,35 +10,8 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-const FULL_KEYS: [&str; 12] = [
-    "url",
-    "id",
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "groups",
-    "is_staff",
-    "is_superuser",
-    "is_active",
-    "last_login",
-    "date_joined",
-];
-const BASIC_KEYS: [&str; 5] = ["url", "id", "username", "first_name", "last_name"];
-const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
-const NO_PERMISSION: &str = "You do not have permission to perform this action.";
-
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-/// The keys of a JSON object, in the order the server sent them.
-fn keys(v: &Value) -> Vec<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect()
-}
 
 fn ids(r: &Resp) -> Vec<i64> {
     r.json()["results"]
@@ -62,18 +35,6 @@ fn username_set(r: &Resp) -> BTreeSet<String> {
     usernames(r).into_iter().collect()
 }
 
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-fn group_set(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("groups not a list: {v}"))
-        .iter()
-        .map(|g| g.as_str().unwrap().to_string())
-        .collect()
-}
-
 /// `encodeURIComponent`: everything but unreserved characters percent-encoded.
 fn enc(s: &str) -> String {
     let mut out = String::new();
@@ -91,12 +52,6 @@ fn enc(s: &str) -> String {
 /// Python's `urllib.parse.quote_plus`, which the SDK's query encoding uses.
 fn quote_plus(s: &str) -> String {
     enc(s).replace("%20", "+")
-}
-
-#[track_caller]
-fn assert_detail(r: &Resp, status: u16, detail: &str) {
-    r.expect(status);
-    assert_eq!(r.json(), json!({ "detail": detail }), "body: {}", r.text);
 }
 
 #[track_caller]

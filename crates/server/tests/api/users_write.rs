@@ -9,23 +9,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-const FULL_KEYS: [&str; 12] = [
-    "url",
-    "id",
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "groups",
-    "is_staff",
-    "is_superuser",
-    "is_active",
-    "last_login",
-    "date_joined",
-];
-const BASIC_KEYS: [&str; 5] = ["url", "id", "username", "first_name", "last_name"];
-const NO_PERMISSION: &str = "You do not have permission to perform this action.";
-const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
 const BAD_USERNAME: &str =
     "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
@@ -42,34 +25,8 @@ const UNKNOWN_PREFIX: &str = "Got unknown fields: ";
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-fn keys(v: &Value) -> Vec<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-fn group_set(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("groups not a list: {v}"))
-        .iter()
-        .map(|g| g.as_str().unwrap().to_string())
-        .collect()
-}
-
 fn user_path(id: i64) -> String {
     format!("/api/users/{id}")
-}
-
-#[track_caller]
-fn assert_detail(r: &Resp, status: u16, detail: &str) {
-    r.expect(status);
-    assert_eq!(r.json(), json!({ "detail": detail }), "body: {}", r.text);
 }
 
 /// A 400 whose body is exactly `body`.

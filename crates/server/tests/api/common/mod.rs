@@ -2,6 +2,7 @@
 //! database, and talks HTTP to it.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -333,4 +334,53 @@ impl TestDb {
             _dir: tempfile::tempdir().expect("tempdir"),
         }
     }
+}
+
+// Shapes and messages several test modules assert on.
+
+pub const FULL_KEYS: [&str; 12] = [
+    "url",
+    "id",
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "groups",
+    "is_staff",
+    "is_superuser",
+    "is_active",
+    "last_login",
+    "date_joined",
+];
+
+pub const BASIC_KEYS: [&str; 5] = ["url", "id", "username", "first_name", "last_name"];
+
+pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
+
+pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+
+pub fn keys(v: &Value) -> Vec<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+pub fn group_set(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("groups not a list: {v}"))
+        .iter()
+        .map(|g| g.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[track_caller]
+pub fn assert_detail(r: &Resp, status: u16, detail: &str) {
+    r.expect(status);
+    assert_eq!(r.json(), json!({ "detail": detail }), "body: {}", r.text);
 }
