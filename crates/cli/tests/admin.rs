@@ -3,102 +3,11 @@
 
 #[path = "../../sdk/tests/common/mod.rs"]
 mod common;
-
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod kit;
 
 use common::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
 use cvat_sdk::{Credentials, MetaUser, OrgContext, PasswordSetRequest, UserCreateRequest};
-use serde_json::Value;
-
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "cvat-users failed: {self:?}");
-        self
-    }
-
-    /// Non-zero exit and one line on stderr, which is returned.
-    #[track_caller]
-    fn fails(self) -> String {
-        assert_ne!(self.code, 0, "cvat-users succeeded unexpectedly: {self:?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "expected one line on stderr: {self:?}");
-        assert!(lines[0].starts_with("cvat-users: "), "{self:?}");
-        lines[0].to_string()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
-    }
-}
-
-/// A CLI user with its own config directory, logged in as `username`.
-struct Cli {
-    host: String,
-    home: tempfile::TempDir,
-}
-
-impl Cli {
-    fn logged_in(server: &TestServer, username: &str, password: &str) -> Cli {
-        let cli = Cli {
-            host: server.host.clone(),
-            home: tempfile::tempdir().unwrap(),
-        };
-        cli.run(
-            &[
-                "--host",
-                &server.host,
-                "login",
-                "--username",
-                username,
-                "--password-stdin",
-            ],
-            Some(&format!("{password}\n")),
-        )
-        .ok();
-        cli
-    }
-
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cvat-users"))
-            .args(args)
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("HOME", self.home.path())
-            .env("CVAT_HOST", &self.host)
-            .env_remove("CVAT_ORG")
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn cvat-users");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    }
-}
+use kit::Cli;
 
 fn can_log_in(server: &TestServer, username: &str, password: &str) -> bool {
     server
@@ -113,7 +22,7 @@ fn create_makes_a_user_that_can_log_in() {
     let server = TestServer::start();
     let cli = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
     let run = cli
-        .run(
+        .run_with(
             &[
                 "--output",
                 "json",
@@ -147,7 +56,7 @@ fn create_makes_a_user_that_can_log_in() {
 
     // Flags; the table output names the user.
     let run = cli
-        .run(
+        .run_with(
             &[
                 "create",
                 "--username",
@@ -190,7 +99,7 @@ fn create_reports_the_servers_field_errors() {
     let server = TestServer::start();
     let cli = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
     let line = cli
-        .run(
+        .run_with(
             &[
                 "create",
                 "--username",
@@ -216,7 +125,7 @@ fn create_reports_the_servers_field_errors() {
         "{line}"
     );
     // No password to read: a usage error before any request.
-    let run = cli.run(&["create", "--username", "bobby_b"], None);
+    let run = cli.run_with(&["create", "--username", "bobby_b"], None);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("--password-stdin"), "{run:?}");
 }
@@ -227,7 +136,7 @@ fn non_admins_are_refused() {
     let id = server.register("normal_nina");
     let cli = Cli::logged_in(&server, "normal_nina", PASSWORD);
     let line = cli
-        .run(
+        .run_with(
             &["create", "--username", "sneaky_sam", "--password-stdin"],
             Some(PASSWORD),
         )
@@ -237,7 +146,7 @@ fn non_admins_are_refused() {
         "{line}"
     );
     let line = cli
-        .run(
+        .run_with(
             &["passwd", &id.to_string(), "--password-stdin"],
             Some("Other-Secret-123"),
         )
@@ -251,11 +160,11 @@ fn passwd_sets_the_password_and_revokes_the_users_tokens() {
     let id = server.register("forgetful_fred");
     // Fred's own CLI session (a personal access token).
     let fred = Cli::logged_in(&server, "forgetful_fred", PASSWORD);
-    fred.run(&["whoami"], None).ok();
+    fred.run_with(&["whoami"], None).ok();
 
     let admin = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
     let line = admin
-        .run(
+        .run_with(
             &["passwd", &id.to_string(), "--password-stdin"],
             Some("forgetful_fred\n"),
         )
@@ -265,7 +174,7 @@ fn passwd_sets_the_password_and_revokes_the_users_tokens() {
         "{line}"
     );
     let run = admin
-        .run(
+        .run_with(
             &["passwd", &id.to_string(), "--password-stdin"],
             Some("Remembered-At-Last-9\n"),
         )
@@ -275,7 +184,7 @@ fn passwd_sets_the_password_and_revokes_the_users_tokens() {
         "The password has been set. The user's sessions and tokens have been revoked."
     );
     // Fred's access token no longer works; the new password does.
-    let line = fred.run(&["whoami"], None).fails();
+    let line = fred.run_with(&["whoami"], None).fails();
     assert!(line.contains("401"), "{line}");
     assert!(!can_log_in(&server, "forgetful_fred", PASSWORD));
     assert!(can_log_in(
@@ -285,7 +194,7 @@ fn passwd_sets_the_password_and_revokes_the_users_tokens() {
     ));
     // Unknown user: 404.
     let line = admin
-        .run(
+        .run_with(
             &["passwd", "99999", "--password-stdin"],
             Some("Remembered-At-Last-9"),
         )

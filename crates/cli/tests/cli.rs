@@ -2,128 +2,14 @@
 
 #[path = "../../sdk/tests/common/mod.rs"]
 mod common;
+mod kit;
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
 use cvat_sdk::{Credentials, MetaUser, OrgContext, User};
-use serde_json::Value;
-
-/// What a run of `cvat-users` did.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "cvat-users failed: {self:?}");
-        self
-    }
-
-    /// A failure: non-zero exit and exactly one line on stderr, which is returned.
-    #[track_caller]
-    fn fails(self) -> String {
-        assert_ne!(self.code, 0, "cvat-users succeeded unexpectedly: {self:?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "expected one line on stderr: {self:?}");
-        assert!(lines[0].starts_with("cvat-users: "), "{self:?}");
-        lines[0].to_string()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
-    }
-}
-
-/// A user of the CLI: its own config directory; talks to `host` unless told otherwise.
-struct Cli {
-    host: String,
-    home: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new(server: &TestServer) -> Cli {
-        Cli {
-            host: server.host.clone(),
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn config_path(&self) -> PathBuf {
-        self.home
-            .path()
-            .join("config")
-            .join("cvat-users")
-            .join("config.toml")
-    }
-
-    fn config(&self) -> toml::Table {
-        toml::from_str(&std::fs::read_to_string(self.config_path()).unwrap()).unwrap()
-    }
-
-    fn saved_token(&self) -> String {
-        self.config()["token"].as_str().unwrap().to_string()
-    }
-
-    /// Runs `cvat-users ARGS` with `stdin` (or none: not a terminal), no CVAT_* variables.
-    fn run_env(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cvat-users"));
-        cmd.args(args)
-            .env("XDG_CONFIG_HOME", self.home.path().join("config"))
-            .env("HOME", self.home.path())
-            .env_remove("CVAT_HOST")
-            .env_remove("CVAT_ORG")
-            .envs(env.iter().copied())
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn cvat-users");
-        if let Some(input) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(input.as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        self.run_env(args, None, &[])
-    }
-
-    /// `cvat-users --host HOST login --username U --password-stdin`.
-    fn login(&self, username: &str, password: &str) -> Run {
-        self.run_env(
-            &[
-                "--host",
-                &self.host,
-                "login",
-                "--username",
-                username,
-                "--password-stdin",
-            ],
-            Some(&format!("{password}\n")),
-            &[],
-        )
-    }
-}
+use kit::{Cli, Run};
 
 fn admin_view(server: &TestServer, id: i64) -> User {
     match server
