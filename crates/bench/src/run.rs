@@ -394,7 +394,12 @@ fn wrk(args: &RunArgs, lua: &Path, port: u16, row: &Row, secs: u64) -> anyhow::R
 /// sqlx's statement log of a second server started with `sqlx::query=debug`.
 fn count_queries(args: &RunArgs, url: &str, rows: &[Row]) -> anyhow::Result<Vec<(usize, usize)>> {
     let log = args.dir.join("queries.log");
-    let (server, _) = Server::start(args, url, &log, "warn,sqlx::query=debug")?;
+    let (server, _) = Server::start(
+        args,
+        url,
+        &log,
+        "warn,sqlx::query=debug,cvat_server::store::inline=debug",
+    )?;
     let mut counts = Vec::new();
     for row in rows {
         // The first request warms up (a connection may be opened, a cache filled).
@@ -406,7 +411,10 @@ fn count_queries(args: &RunArgs, url: &str, rows: &[Row]) -> anyhow::Result<Vec<
         std::thread::sleep(Duration::from_millis(50));
         let text = std::fs::read_to_string(&log)?;
         let (mut reads, mut writes) = (0, 0);
-        for line in text[before..].lines().filter(|l| l.contains("sqlx::query")) {
+        let statements = text[before..]
+            .lines()
+            .filter(|l| l.contains("sqlx::query") || l.contains("store::inline"));
+        for line in statements {
             let summary = line
                 .split("summary=\"")
                 .nth(1)

@@ -48,9 +48,23 @@ impl Db {
              a.expiry_date AS token_expiry {JOINED_FROM} \
              JOIN access_tokens a ON a.user_id = u.id WHERE a.digest = $1 ORDER BY u.id, g.id"
         );
-        let rows: Vec<TokenUserRow> = on_conn!(self, c => {
-            sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(value)).fetch_all(&mut *c).await
-        })?;
+        let digest = digest(value);
+        let inline = self.read_inline(&sql, [&digest], |r| {
+            Ok(TokenUserRow {
+                inner: UserGroupRow::from_inline(r)?,
+                token: BearerToken {
+                    token_id: r.get(12)?,
+                    token_read_only: r.get(13)?,
+                    token_expiry: r.get(14)?,
+                },
+            })
+        });
+        let rows: Vec<TokenUserRow> = match inline {
+            Some(rows) => rows,
+            None => on_conn!(self, c => {
+                sqlx::query_as::<_, TokenUserRow>(&sql).bind(&digest).fetch_all(&mut *c).await
+            })?,
+        };
         let Some(token) = rows.first().map(|r| r.token.clone()) else {
             return Ok(None);
         };

@@ -23,9 +23,19 @@ impl Db {
             "SELECT {USER_COLUMNS}, g.name AS group_name, t.key AS token_key {JOINED_FROM} \
              JOIN tokens t ON t.user_id = u.id WHERE t.digest = $1 ORDER BY u.id, g.id"
         );
-        let rows: Vec<TokenUserRow> = on_conn!(self, c => {
-            sqlx::query_as::<_, TokenUserRow>(&sql).bind(digest(key)).fetch_all(&mut *c).await
-        })?;
+        let digest = digest(key);
+        let inline = self.read_inline(&sql, [&digest], |r| {
+            Ok(TokenUserRow {
+                inner: UserGroupRow::from_inline(r)?,
+                token_key: r.get(12)?,
+            })
+        });
+        let rows: Vec<TokenUserRow> = match inline {
+            Some(rows) => rows,
+            None => on_conn!(self, c => {
+                sqlx::query_as::<_, TokenUserRow>(&sql).bind(&digest).fetch_all(&mut *c).await
+            })?,
+        };
         let stored = match rows.first() {
             Some(r) => r.token_key.clone(),
             None => return Ok(None),
@@ -41,9 +51,14 @@ impl Db {
             "SELECT {USER_COLUMNS}, g.name AS group_name {JOINED_FROM} \
              JOIN sessions s ON s.user_id = u.id WHERE s.digest = $1 AND s.expires > $2 ORDER BY u.id, g.id"
         );
-        let rows: Vec<UserGroupRow> = on_conn!(self, c => {
-            sqlx::query_as::<_, UserGroupRow>(&sql).bind(digest(session_key)).bind(now_micros()).fetch_all(&mut *c).await
-        })?;
+        let (digest, now) = (digest(session_key), now_micros());
+        let inline = self.read_inline(&sql, (&digest, now), UserGroupRow::from_inline);
+        let rows: Vec<UserGroupRow> = match inline {
+            Some(rows) => rows,
+            None => on_conn!(self, c => {
+                sqlx::query_as::<_, UserGroupRow>(&sql).bind(&digest).bind(now).fetch_all(&mut *c).await
+            })?,
+        };
         Ok(collapse(rows).pop())
     }
 
@@ -97,9 +112,14 @@ impl Db {
         since: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<i64>> {
-        on_pool!(self, p => sqlx::query_scalar::<_, i64>(
-            "SELECT at FROM login_failures WHERE scope = $1 AND subject = $2 AND at > $3 ORDER BY at DESC LIMIT $4")
-            .bind(scope).bind(subject).bind(since).bind(limit).fetch_all(p).await)
+        const SQL: &str = "SELECT at FROM login_failures WHERE scope = $1 AND subject = $2 \
+                           AND at > $3 ORDER BY at DESC LIMIT $4";
+        let params = (scope, subject, since, limit);
+        if let Some(at) = self.read_inline(SQL, params, |r| r.get(0)) {
+            return Ok(at);
+        }
+        on_conn!(self, c => sqlx::query_scalar::<_, i64>(SQL)
+            .bind(scope).bind(subject).bind(since).bind(limit).fetch_all(&mut *c).await)
     }
 
     pub async fn clear_login_failures(&self, scope: &str, subject: &str) -> sqlx::Result<()> {

@@ -12,6 +12,8 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
+
+use super::inline::InlineReads;
 use sqlx::{Database, Pool};
 use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
 
@@ -22,6 +24,8 @@ pub struct Pooled<DB: Database> {
     held: Arc<Slots<DB>>,
     /// Leases are granted first come, first served (see `lease`).
     turns: Arc<Semaphore>,
+    /// SQLite only: connections for reads on the calling thread (see `inline`).
+    inline: Option<Arc<InlineReads>>,
 }
 
 pub struct Slots<DB: Database>(Vec<Slot<DB>>);
@@ -54,6 +58,7 @@ impl<DB: Database> Clone for Pooled<DB> {
             pool: self.pool.clone(),
             held: self.held.clone(),
             turns: self.turns.clone(),
+            inline: self.inline.clone(),
         }
     }
 }
@@ -84,7 +89,17 @@ impl<DB: Database> Pooled<DB> {
             pool,
             held: Arc::new(Slots((0..held).map(|_| Mutex::new(None)).collect())),
             turns: Arc::new(Semaphore::new(max_connections.max(1) as usize)),
+            inline: None,
         }
+    }
+
+    pub fn with_inline_reads(mut self, reads: InlineReads) -> Self {
+        self.inline = Some(Arc::new(reads));
+        self
+    }
+
+    pub fn inline_reads(&self) -> Option<&InlineReads> {
+        self.inline.as_deref()
     }
 
     /// A connection for one or a few statements: a free held one, else one from the pool.

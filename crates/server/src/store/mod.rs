@@ -8,6 +8,7 @@ mod access_tokens;
 mod admin;
 mod auth;
 mod held;
+mod inline;
 #[cfg(test)]
 mod list_tests;
 mod orgs;
@@ -123,7 +124,45 @@ impl Db {
             Db::Sqlite(Pooled::new(pool, opts.max_connections))
         };
         db.migrate().await?;
-        Ok(db)
+        Ok(match db {
+            Db::Sqlite(pooled) => Db::Sqlite(Self::add_inline_reads(pooled).await),
+            db => db,
+        })
+    }
+
+    /// Opened after the migrations (read-only connections need the tables and the WAL mode).
+    /// An in-memory database has no file to share, and a failure to open costs only speed.
+    async fn add_inline_reads(pooled: Pooled<sqlx::Sqlite>) -> Pooled<sqlx::Sqlite> {
+        let file = match sqlx::query_scalar::<_, String>(
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+        )
+        .fetch_one(&*pooled)
+        .await
+        {
+            Ok(file) if !file.is_empty() => std::path::PathBuf::from(file),
+            _ => return pooled,
+        };
+        match inline::InlineReads::open(&file) {
+            Ok(reads) => pooled.with_inline_reads(reads),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open read connections; every read uses the pool");
+                pooled
+            }
+        }
+    }
+
+    /// The rows of an indexed point read, read on the calling thread (SQLite, see `inline`);
+    /// `None`: run it through the pool.
+    pub(crate) fn read_inline<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Vec<T>> {
+        match self {
+            Db::Sqlite(d) => d.inline_reads()?.rows(sql, params, row),
+            Db::Postgres(_) => None,
+        }
     }
 
     async fn migrate(&self) -> anyhow::Result<()> {

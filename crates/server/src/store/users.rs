@@ -74,6 +74,29 @@ pub(super) struct UserGroupRow {
     group_name: Option<String>,
 }
 
+impl UserGroupRow {
+    /// The same row read by rusqlite (`store/inline.rs`): `USER_COLUMNS`, then `group_name`,
+    /// at the start of the select list.
+    pub(super) fn from_inline(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserGroupRow> {
+        Ok(UserGroupRow {
+            user: UserRow {
+                id: r.get(0)?,
+                username: r.get(1)?,
+                password: r.get(2)?,
+                email: r.get(3)?,
+                first_name: r.get(4)?,
+                last_name: r.get(5)?,
+                is_staff: r.get(6)?,
+                is_superuser: r.get(7)?,
+                is_active: r.get(8)?,
+                last_login: r.get(9)?,
+                date_joined: r.get(10)?,
+            },
+            group_name: r.get(11)?,
+        })
+    }
+}
+
 /// Folds joined rows (ordered by user) into users with their groups.
 pub(super) fn collapse(rows: Vec<UserGroupRow>) -> Vec<UserRecord> {
     let mut out: Vec<UserRecord> = Vec::new();
@@ -367,6 +390,16 @@ impl Db {
         Ok(collapse(rows))
     }
 
+    /// `fetch_joined` for a statement that reads a few users through an index: on the calling
+    /// thread where it can (`store/inline.rs`).
+    async fn fetch_joined_point(&self, sql: &SqlBuf) -> sqlx::Result<Vec<UserRecord>> {
+        let params = rusqlite::params_from_iter(&sql.binds);
+        match self.read_inline(&sql.sql, params, UserGroupRow::from_inline) {
+            Some(rows) => Ok(collapse(rows)),
+            None => self.fetch_joined(sql).await,
+        }
+    }
+
     fn joined_select() -> SqlBuf {
         let mut sql = SqlBuf::default();
         sql.push("SELECT ");
@@ -404,7 +437,7 @@ impl Db {
         sql.push(" THEN 0 WHEN u.username_folded = ");
         sql.bind(Bind::Text(fold(login)));
         sql.push(" THEN 1 ELSE 2 END, u.id, g.id");
-        self.fetch_joined(&sql).await
+        self.fetch_joined_point(&sql).await
     }
 
     /// Users whose e-mail equals `email` case-insensitively.
