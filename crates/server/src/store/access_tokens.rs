@@ -49,9 +49,9 @@ impl Db {
              JOIN access_tokens a ON a.user_id = u.id WHERE a.digest = $1 ORDER BY u.id, g.id"
         );
         let digest = digest(value);
-        let inline = self.read_inline(&sql, [&digest], |r| {
+        let direct = self.read_point(&sql, [&digest], |r| {
             Ok(TokenUserRow {
-                inner: UserGroupRow::from_inline(r)?,
+                inner: UserGroupRow::from_direct(r)?,
                 token: BearerToken {
                     token_id: r.get(12)?,
                     token_read_only: r.get(13)?,
@@ -59,7 +59,7 @@ impl Db {
                 },
             })
         });
-        let rows: Vec<TokenUserRow> = match inline {
+        let rows: Vec<TokenUserRow> = match direct {
             Some(rows) => rows,
             None => on_conn!(self, c => {
                 sqlx::query_as::<_, TokenUserRow>(&sql).bind(&digest).fetch_all(&mut *c).await

@@ -24,13 +24,13 @@ impl Db {
              JOIN tokens t ON t.user_id = u.id WHERE t.digest = $1 ORDER BY u.id, g.id"
         );
         let digest = digest(key);
-        let inline = self.read_inline(&sql, [&digest], |r| {
+        let direct = self.read_point(&sql, [&digest], |r| {
             Ok(TokenUserRow {
-                inner: UserGroupRow::from_inline(r)?,
+                inner: UserGroupRow::from_direct(r)?,
                 token_key: r.get(12)?,
             })
         });
-        let rows: Vec<TokenUserRow> = match inline {
+        let rows: Vec<TokenUserRow> = match direct {
             Some(rows) => rows,
             None => on_conn!(self, c => {
                 sqlx::query_as::<_, TokenUserRow>(&sql).bind(&digest).fetch_all(&mut *c).await
@@ -52,8 +52,8 @@ impl Db {
              JOIN sessions s ON s.user_id = u.id WHERE s.digest = $1 AND s.expires > $2 ORDER BY u.id, g.id"
         );
         let (digest, now) = (digest(session_key), now_micros());
-        let inline = self.read_inline(&sql, (&digest, now), UserGroupRow::from_inline);
-        let rows: Vec<UserGroupRow> = match inline {
+        let direct = self.read_point(&sql, (&digest, now), UserGroupRow::from_direct);
+        let rows: Vec<UserGroupRow> = match direct {
             Some(rows) => rows,
             None => on_conn!(self, c => {
                 sqlx::query_as::<_, UserGroupRow>(&sql).bind(&digest).bind(now).fetch_all(&mut *c).await
@@ -115,7 +115,7 @@ impl Db {
         const SQL: &str = "SELECT at FROM login_failures WHERE scope = $1 AND subject = $2 \
                            AND at > $3 ORDER BY at DESC LIMIT $4";
         let params = (scope, subject, since, limit);
-        if let Some(at) = self.read_inline(SQL, params, |r| r.get(0)) {
+        if let Some(at) = self.read_point(SQL, params, |r| r.get(0)) {
             return Ok(at);
         }
         on_conn!(self, c => sqlx::query_scalar::<_, i64>(SQL)

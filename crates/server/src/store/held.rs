@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 
-use super::inline::InlineReads;
+use super::sqlite_reads::SqliteReads;
 use sqlx::{Database, Pool};
 use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
 
@@ -24,8 +24,8 @@ pub struct Pooled<DB: Database> {
     held: Arc<Slots<DB>>,
     /// Leases are granted first come, first served (see `lease`).
     turns: Arc<Semaphore>,
-    /// SQLite only: connections for reads on the calling thread (see `inline`).
-    inline: Option<Arc<InlineReads>>,
+    /// SQLite only: connections for reads without sqlx's worker threads (see `sqlite_reads`).
+    direct: Option<Arc<SqliteReads>>,
 }
 
 pub struct Slots<DB: Database>(Vec<Slot<DB>>);
@@ -58,7 +58,7 @@ impl<DB: Database> Clone for Pooled<DB> {
             pool: self.pool.clone(),
             held: self.held.clone(),
             turns: self.turns.clone(),
-            inline: self.inline.clone(),
+            direct: self.direct.clone(),
         }
     }
 }
@@ -89,17 +89,17 @@ impl<DB: Database> Pooled<DB> {
             pool,
             held: Arc::new(Slots((0..held).map(|_| Mutex::new(None)).collect())),
             turns: Arc::new(Semaphore::new(max_connections.max(1) as usize)),
-            inline: None,
+            direct: None,
         }
     }
 
-    pub fn with_inline_reads(mut self, reads: InlineReads) -> Self {
-        self.inline = Some(Arc::new(reads));
+    pub fn with_direct_reads(mut self, reads: SqliteReads) -> Self {
+        self.direct = Some(Arc::new(reads));
         self
     }
 
-    pub fn inline_reads(&self) -> Option<&InlineReads> {
-        self.inline.as_deref()
+    pub fn direct_reads(&self) -> Option<&SqliteReads> {
+        self.direct.as_deref()
     }
 
     /// A connection for one or a few statements: a free held one, else one from the pool.

@@ -8,10 +8,10 @@ mod access_tokens;
 mod admin;
 mod auth;
 mod held;
-mod inline;
 #[cfg(test)]
 mod list_tests;
 mod orgs;
+mod sqlite_reads;
 mod users;
 
 pub use access_tokens::*;
@@ -27,6 +27,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context;
+
+use crate::filters::SqlBuf;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -125,14 +127,14 @@ impl Db {
         };
         db.migrate().await?;
         Ok(match db {
-            Db::Sqlite(pooled) => Db::Sqlite(Self::add_inline_reads(pooled).await),
+            Db::Sqlite(pooled) => Db::Sqlite(Self::add_direct_reads(pooled).await),
             db => db,
         })
     }
 
     /// Opened after the migrations (read-only connections need the tables and the WAL mode).
     /// An in-memory database has no file to share, and a failure to open costs only speed.
-    async fn add_inline_reads(pooled: Pooled<sqlx::Sqlite>) -> Pooled<sqlx::Sqlite> {
+    async fn add_direct_reads(pooled: Pooled<sqlx::Sqlite>) -> Pooled<sqlx::Sqlite> {
         let file = match sqlx::query_scalar::<_, String>(
             "SELECT file FROM pragma_database_list WHERE name = 'main'",
         )
@@ -142,8 +144,8 @@ impl Db {
             Ok(file) if !file.is_empty() => std::path::PathBuf::from(file),
             _ => return pooled,
         };
-        match inline::InlineReads::open(&file) {
-            Ok(reads) => pooled.with_inline_reads(reads),
+        match sqlite_reads::SqliteReads::open(&file) {
+            Ok(reads) => pooled.with_direct_reads(reads),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot open read connections; every read uses the pool");
                 pooled
@@ -151,16 +153,32 @@ impl Db {
         }
     }
 
-    /// The rows of an indexed point read, read on the calling thread (SQLite, see `inline`);
-    /// `None`: run it through the pool.
-    pub(crate) fn read_inline<T>(
+    /// The rows of an indexed point read, read on the calling thread (SQLite, see
+    /// `sqlite_reads`); `None`: run it through the pool.
+    pub(crate) fn read_point<T>(
         &self,
         sql: &str,
         params: impl rusqlite::Params,
         row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Option<Vec<T>> {
         match self {
-            Db::Sqlite(d) => d.inline_reads()?.rows(sql, params, row),
+            Db::Sqlite(d) => d.direct_reads()?.point(sql, params, row),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    /// The rows of a list read (a count, a page), read on a blocking thread in turn (SQLite,
+    /// see `sqlite_reads`); `None`: run it through the pool.
+    pub(crate) async fn read_list<T: Send + 'static>(
+        &self,
+        sql: &SqlBuf,
+        row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Vec<T>> {
+        match self {
+            Db::Sqlite(d) => {
+                let reads = d.direct_reads()?;
+                reads.list(sql.sql.clone(), sql.binds.clone(), row).await
+            }
             Db::Postgres(_) => None,
         }
     }

@@ -75,9 +75,9 @@ pub(super) struct UserGroupRow {
 }
 
 impl UserGroupRow {
-    /// The same row read by rusqlite (`store/inline.rs`): `USER_COLUMNS`, then `group_name`,
+    /// The same row read by rusqlite (`store/sqlite_reads.rs`): `USER_COLUMNS`, then `group_name`,
     /// at the start of the select list.
-    pub(super) fn from_inline(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserGroupRow> {
+    pub(super) fn from_direct(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserGroupRow> {
         Ok(UserGroupRow {
             user: UserRow {
                 id: r.get(0)?,
@@ -276,6 +276,9 @@ impl Db {
                 self.where_clause(q, &mut sql);
             }
         }
+        if let Some(n) = self.read_list(&sql, |r| r.get(0)).await {
+            return Ok(n[0]);
+        }
         on_conn!(self, c => bind_all!(sqlx::query_scalar::<_, i64>(&sql.sql), &sql.binds).fetch_one(&mut *c).await)
     }
 
@@ -384,6 +387,9 @@ impl Db {
     }
 
     async fn fetch_joined(&self, sql: &SqlBuf) -> sqlx::Result<Vec<UserRecord>> {
+        if let Some(rows) = self.read_list(sql, UserGroupRow::from_direct).await {
+            return Ok(collapse(rows));
+        }
         let rows: Vec<UserGroupRow> = on_conn!(self, c => {
             bind_all!(sqlx::query_as::<_, UserGroupRow>(&sql.sql), &sql.binds).fetch_all(&mut *c).await
         })?;
@@ -391,10 +397,10 @@ impl Db {
     }
 
     /// `fetch_joined` for a statement that reads a few users through an index: on the calling
-    /// thread where it can (`store/inline.rs`).
+    /// thread where it can (`store/sqlite_reads.rs`).
     async fn fetch_joined_point(&self, sql: &SqlBuf) -> sqlx::Result<Vec<UserRecord>> {
         let params = rusqlite::params_from_iter(&sql.binds);
-        match self.read_inline(&sql.sql, params, UserGroupRow::from_inline) {
+        match self.read_point(&sql.sql, params, UserGroupRow::from_direct) {
             Some(rows) => Ok(collapse(rows)),
             None => self.fetch_joined(sql).await,
         }
