@@ -7,12 +7,15 @@ use crate::store::UserRecord;
 
 /// DRF's date-time format: UTC with `Z`, microseconds only when non-zero.
 pub fn datetime(micros: i64) -> String {
+    use chrono::SecondsFormat;
     let t = chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default();
-    if micros.rem_euclid(1_000_000) == 0 {
-        t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    // Not `format(...)`: it parses its pattern on every call (a list page formats 200 dates).
+    let digits = if micros.rem_euclid(1_000_000) == 0 {
+        SecondsFormat::Secs
     } else {
-        t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-    }
+        SecondsFormat::Micros
+    };
+    t.to_rfc3339_opts(digits, true)
 }
 
 pub fn full_user(u: &UserRecord, origin: &str) -> User {
@@ -62,6 +65,8 @@ mod tests {
             super::datetime(1_646_473_021_636_000),
             "2022-03-05T09:37:01.636000Z"
         );
+        assert_eq!(super::datetime(1_000_001), "1970-01-01T00:00:01.000001Z");
+        assert_eq!(super::datetime(-1), "1969-12-31T23:59:59.999999Z");
     }
 }
 
