@@ -390,15 +390,16 @@ fn wrk(args: &RunArgs, lua: &Path, port: u16, row: &Row, secs: u64) -> anyhow::R
     })
 }
 
-/// Statements the server runs for one request of each row (reads, writes), counted from
-/// sqlx's statement log of a second server started with `sqlx::query=debug`.
+/// Statements the server runs for one request of each row (reads, writes), counted from the
+/// statement logs of a second server: sqlx's (`sqlx::query=debug`) and the SQLite reads that
+/// bypass sqlx (`cvat_server::store::sqlite_reads=debug`).
 fn count_queries(args: &RunArgs, url: &str, rows: &[Row]) -> anyhow::Result<Vec<(usize, usize)>> {
     let log = args.dir.join("queries.log");
     let (server, _) = Server::start(
         args,
         url,
         &log,
-        "warn,sqlx::query=debug,cvat_server::store::inline=debug",
+        "warn,sqlx::query=debug,cvat_server::store::sqlite_reads=debug",
     )?;
     let mut counts = Vec::new();
     for row in rows {
@@ -413,7 +414,7 @@ fn count_queries(args: &RunArgs, url: &str, rows: &[Row]) -> anyhow::Result<Vec<
         let (mut reads, mut writes) = (0, 0);
         let statements = text[before..]
             .lines()
-            .filter(|l| l.contains("sqlx::query") || l.contains("store::inline"));
+            .filter(|l| l.contains("sqlx::query") || l.contains("direct read summary="));
         for line in statements {
             let summary = line
                 .split("summary=\"")
