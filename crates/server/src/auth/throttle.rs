@@ -9,31 +9,18 @@ const ACCOUNT: &str = "account";
 const ADDRESS: &str = "address";
 const MICROS: i64 = 1_000_000;
 
-/// Seconds until `subject` may try again, if `limit` failures fell within the window.
-async fn locked_for(
-    state: &AppState,
-    scope: &str,
-    subject: &str,
-    limit: i64,
-) -> ApiResult<Option<u64>> {
-    if limit <= 0 {
-        return Ok(None);
-    }
-    let now = now_micros();
-    let window = state.settings.lockout_secs * MICROS;
-    let recent = state
-        .db
-        .recent_login_failures(scope, subject, now - 2 * window, limit)
-        .await?;
-    if (recent.len() as i64) < limit {
-        return Ok(None);
+/// Seconds until a subject may try again, given the times of its latest `limit` failures
+/// (newest first), if `limit` of them fell within the window.
+fn locked_for(recent: &[i64], limit: i64, window: i64, now: i64) -> Option<u64> {
+    if limit <= 0 || (recent.len() as i64) < limit {
+        return None;
     }
     let (newest, oldest) = (recent[0], recent[recent.len() - 1]);
     let until = newest + window;
     if newest - oldest <= window && now < until {
-        return Ok(Some(((until - now) as u64).div_ceil(MICROS as u64)));
+        return Some(((until - now) as u64).div_ceil(MICROS as u64));
     }
-    Ok(None)
+    None
 }
 
 /// The account subjects a login names: the users it matches (by folded username), or the
@@ -46,21 +33,31 @@ pub fn accounts(login: &str, matching: &[UserRecord]) -> Vec<String> {
     }
 }
 
-/// 429 while an account or the address is locked; nothing is verified then.
+/// 429 while an account or the address is locked; nothing is verified then. One statement
+/// reads every lock.
 pub async fn check(state: &AppState, accounts: &[String], address: &str) -> ApiResult<()> {
     let s = &state.settings;
-    let mut locks: Vec<(&str, String, i64, &str)> = accounts
+    let mut locks: Vec<(&str, &str, i64, &str)> = accounts
         .iter()
-        .map(|a| (ACCOUNT, a.clone(), s.failures_per_account, "account"))
+        .map(|a| (ACCOUNT, a.as_str(), s.failures_per_account, "account"))
         .collect();
-    locks.push((
-        ADDRESS,
-        address.to_string(),
-        s.failures_per_address,
-        "address",
-    ));
-    for (scope, subject, limit, what) in locks {
-        if let Some(retry_after) = locked_for(state, scope, &subject, limit).await? {
+    locks.push((ADDRESS, address, s.failures_per_address, "address"));
+    locks.retain(|&(_, _, limit, _)| limit > 0);
+    if locks.is_empty() {
+        return Ok(());
+    }
+    let now = now_micros();
+    let window = s.lockout_secs * MICROS;
+    let subjects: Vec<(&str, &str, i64)> = locks
+        .iter()
+        .map(|&(scope, subject, limit, _)| (scope, subject, limit))
+        .collect();
+    let recent = state
+        .db
+        .recent_login_failures(&subjects, now - 2 * window)
+        .await?;
+    for ((scope, _, limit, what), times) in locks.into_iter().zip(recent) {
+        if let Some(retry_after) = locked_for(&times, limit, window, now) {
             tracing::warn!(scope, "password logins locked after repeated failures");
             crate::http::metrics::login_locked();
             return Err(ApiError::Throttled {

@@ -1,7 +1,8 @@
 //! Tokens, sessions, failed-login counters and server settings.
 
 use super::users::{collapse, UserGroupRow, JOINED_FROM, USER_COLUMNS};
-use super::{now_micros, on_conn, on_pool, Db, UserRecord};
+use super::{bind_all, now_micros, on_conn, on_pool, Db, UserRecord};
+use crate::filters::{Bind, SqlBuf};
 
 /// Lookups are by digest so that timing reveals nothing about stored secrets.
 pub fn digest(secret: &str) -> String {
@@ -105,21 +106,49 @@ impl Db {
     }
 
     /// Failure times of `subject` since `since`, newest first, at most `limit` of them.
+    /// For each `(scope, subject, limit)`, the times of its latest `limit` failures after
+    /// `since`, newest first: one statement for every lock a password check consults.
     pub async fn recent_login_failures(
         &self,
-        scope: &str,
-        subject: &str,
+        subjects: &[(&str, &str, i64)],
         since: i64,
-        limit: i64,
-    ) -> sqlx::Result<Vec<i64>> {
-        const SQL: &str = "SELECT at FROM login_failures WHERE scope = $1 AND subject = $2 \
-                           AND at > $3 ORDER BY at DESC LIMIT $4";
-        let params = (scope, subject, since, limit);
-        if let Some(at) = self.read_point(SQL, params, |r| r.get(0)) {
-            return Ok(at);
+    ) -> sqlx::Result<Vec<Vec<i64>>> {
+        let mut sql = SqlBuf::default();
+        for (k, (scope, subject, limit)) in subjects.iter().enumerate() {
+            if k > 0 {
+                sql.push(" UNION ALL ");
+            }
+            sql.push(&format!("SELECT CAST({k} AS BIGINT) AS k, at FROM (SELECT at FROM login_failures WHERE scope = "));
+            sql.bind(Bind::Text(scope.to_string()));
+            sql.push(" AND subject = ");
+            sql.bind(Bind::Text(subject.to_string()));
+            sql.push(" AND at > ");
+            sql.bind(Bind::Int(since));
+            sql.push(" ORDER BY at DESC LIMIT ");
+            sql.bind(Bind::Int(*limit));
+            sql.push(&format!(") f{k}"));
         }
-        on_conn!(self, c => sqlx::query_scalar::<_, i64>(SQL)
-            .bind(scope).bind(subject).bind(since).bind(limit).fetch_all(&mut *c).await)
+        let params = rusqlite::params_from_iter(&sql.binds);
+        let rows: Vec<(i64, i64)> = match self
+            .read_point(&sql.sql, params, |r| Ok((r.get(0)?, r.get(1)?)))
+        {
+            Some(rows) => rows,
+            None => {
+                on_conn!(self, c => bind_all!(sqlx::query_as::<_, (i64, i64)>(&sql.sql), &sql.binds)
+                .fetch_all(&mut *c).await)?
+            }
+        };
+        let mut out = vec![Vec::new(); subjects.len()];
+        for (k, at) in rows {
+            if let Some(times) = out.get_mut(k as usize) {
+                times.push(at);
+            }
+        }
+        // UNION ALL keeps no order across its parts; within one subject, newest first.
+        for times in &mut out {
+            times.sort_unstable_by(|a, b| b.cmp(a));
+        }
+        Ok(out)
     }
 
     pub async fn clear_login_failures(&self, scope: &str, subject: &str) -> sqlx::Result<()> {
