@@ -1,5 +1,5 @@
 //! A pool with a few of its connections kept checked out for the hot single-statement reads
-//! (authentication, list pages).
+//! (authentication, list pages; on SQLite those whenever `sqlite_reads` cannot answer).
 //!
 //! Why: every statement run on a sqlx pool costs an extra round trip to the database — on
 //! release, sqlx pings the connection before putting it back (on SQLite a hop to the

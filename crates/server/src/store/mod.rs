@@ -2,6 +2,8 @@
 //!
 //! Both engines run the same SQL text (`$1..$N` placeholders, ids as BIGINT, timestamps as
 //! microseconds); the few dialect differences live in `crate::filters::Dialect` and here.
+//! On SQLite the hot reads run that same text through rusqlite instead of sqlx
+//! (`sqlite_reads`), falling back to sqlx whenever that cannot answer.
 //! No HTTP types in this module.
 
 mod access_tokens;
