@@ -797,7 +797,12 @@ impl Tx {
             .await?;
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+            Tx::Postgres(mut tx) => {
+                sqlx::query(crate::store::FOLD_USER_COUNT)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?
+            }
         }
         Ok(admins)
     }

@@ -184,6 +184,11 @@ pub(crate) fn search_key(username: &str, first: &str, last: &str) -> String {
     format!("{}\n{}\n{}", fold(username), fold(first), fold(last))
 }
 
+/// PostgreSQL: replaces the rows of `user_count_delta` (one per statement that added or removed
+/// users, see migration 0004) by their sum, so that counting stays a read of a few rows.
+pub(crate) const FOLD_USER_COUNT: &str = "WITH gone AS (DELETE FROM user_count_delta RETURNING n) \
+     INSERT INTO user_count_delta (n) SELECT COALESCE(SUM(n), 0) FROM gone";
+
 /// Opens a write transaction that serializes with every other user write: `BEGIN IMMEDIATE`
 /// on SQLite, a transaction-scoped advisory lock on PostgreSQL (invariants such as "one
 /// active admin remains" are checked inside it).
@@ -248,8 +253,9 @@ impl Db {
     }
 
     /// How many users `q` lets through. Counting rows is the slow part of a list at a million
-    /// users, so the common shapes count something smaller: all users on SQLite the row of
-    /// `user_count`, one organization its memberships (each names one existing user, once),
+    /// users, so the common shapes count something smaller: all users the row of `user_count`
+    /// (SQLite) or the few rows of `user_count_delta` (PostgreSQL), one organization its
+    /// memberships (each names one existing user, once),
     /// a search on SQLite the trigram index alone (when every term is indexed).
     pub async fn count_users(&self, q: &UserQuery) -> sqlx::Result<i64> {
         let unscoped = q.only_id.is_none() && q.rule.is_none() && q.exact.is_empty();
@@ -258,6 +264,9 @@ impl Db {
         match q.org {
             OrgScope::Any if unscoped && q.search.is_empty() && sqlite => {
                 sql.push("SELECT n FROM user_count")
+            }
+            OrgScope::Any if unscoped && q.search.is_empty() => {
+                sql.push("SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM user_count_delta")
             }
             OrgScope::MemberOf(org) if unscoped && q.search.is_empty() => {
                 sql.push("SELECT COUNT(*) FROM memberships WHERE organization_id = ");
@@ -557,6 +566,9 @@ impl Db {
                          Make another user an active admin first."));
                 }
             }
+            if self.dialect() == Dialect::Postgres {
+                sqlx::query(FOLD_USER_COUNT).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             Ok(())
         })
@@ -587,6 +599,9 @@ impl Db {
             for name in &new.groups {
                 sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 \
                              ON CONFLICT DO NOTHING").bind(id).bind(name).execute(&mut *tx).await?;
+            }
+            if self.dialect() == Dialect::Postgres {
+                sqlx::query(FOLD_USER_COUNT).execute(&mut *tx).await?;
             }
             tx.commit().await?;
             id
