@@ -43,7 +43,7 @@ def create_user(client, **body):
 
 def test_admin_creates_a_user_who_can_log_in(admin_ll, host):
     username = "made_" + sdkutil.token(3)
-    password = "Pw-" + sdkutil.token(6) + "-x"
+    password = sdkutil.fresh_password()
     status, user = create_user(admin_ll, username=username, email=f"{username}@example.com",
                                password=password, first_name="Made", last_name="ByAdmin",
                                groups=["worker"])
@@ -63,7 +63,7 @@ def test_admin_creates_a_user_who_can_log_in(admin_ll, host):
 
 def test_high_level_client_logs_in_as_a_created_user(admin_ll, host):
     username = "hl_" + sdkutil.token(3)
-    password = "Pw-" + sdkutil.token(6) + "-y"
+    password = sdkutil.fresh_password()
     status, user = create_user(admin_ll, username=username, password=password)
     assert status == 201, user
     with sdkutil.make_client(host, (username, password)) as client:
@@ -106,7 +106,7 @@ def test_set_password_revokes_the_users_clients(admin_ll, host, new_user):
     assert (status, body) == (400, {"password": ["The password is too similar to the username."]})
     client.users_api.retrieve_self()  # a refused reset changes nothing
 
-    new_password = "Reset-" + sdkutil.token(6)
+    new_password = sdkutil.fresh_password()
     assert raw(admin_ll, "POST", f"/api/users/{victim.id}/password", {"password": new_password}) \
         == (200, {"detail": PASSWORD_SET})
     with pytest.raises(exceptions.ApiException) as info:

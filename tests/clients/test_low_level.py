@@ -185,7 +185,7 @@ def test_register_password_mismatch_is_400(host):
 def test_password_change(host, new_user):
     u = new_user("pwchg")
     c, _ = sdkutil.login_low_level(host, u.username, u.password)
-    new_pw = "New-" + sdkutil.token(6)
+    new_pw = sdkutil.fresh_password()
     d, resp = c.auth_api.create_password_change(models.PasswordChangeRequest(
         old_password=u.password, new_password1=new_pw, new_password2=new_pw))
     assert resp.status == 200 and d.detail == "New password has been saved."
