@@ -9,21 +9,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-const FULL_KEYS: [&str; 12] = [
-    "url",
-    "id",
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "groups",
-    "is_staff",
-    "is_superuser",
-    "is_active",
-    "last_login",
-    "date_joined",
-];
-const NO_PERMISSION: &str = "You do not have permission to perform this action.";
 const REQUIRED: &str = "This field is required.";
 const SHORT: &str = "This password is too short. It must contain at least 8 characters.";
 const COMMON: &str = "This password is too common.";

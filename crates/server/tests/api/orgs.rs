@@ -5,25 +5,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-/// Registers `name`, then (as admin) sets its groups and flags.
-fn user(
-    s: &TestServer,
-    admin: &Auth,
-    name: &str,
-    groups: &[&str],
-    staff: bool,
-    su: bool,
-) -> (i64, Auth) {
-    let (id, auth) = s.register(name);
-    s.patch(
-        &format!("/api/users/{id}"),
-        admin,
-        json!({"groups": groups, "is_staff": staff, "is_superuser": su}),
-    )
-    .expect(200);
-    (id, auth)
-}
-
 fn invite(s: &TestServer, by: &Auth, org: &str, name: &str, role: &str) -> Value {
     let r = s.post(
         &format!("/api/invitations?org={org}"),
@@ -57,16 +38,16 @@ struct World {
 fn world() -> World {
     let s = TestServer::start();
     let admin = s.admin();
-    let owner = user(&s, &admin, "owner1", &["business"], false, false);
+    let owner = s.register_as(&admin, "owner1", &["business"], false, false);
     s.post(
         "/api/organizations",
         &owner.1,
         json!({"slug": "org1", "name": "Org One"}),
     )
     .expect(201);
-    let member = user(&s, &admin, "member1", &["user"], false, false);
+    let member = s.register_as(&admin, "member1", &["user"], false, false);
     invite(&s, &owner.1, "org1", "member1", "worker");
-    let outsider = user(&s, &admin, "outsider1", &["user"], false, false);
+    let outsider = s.register_as(&admin, "outsider1", &["user"], false, false);
     World {
         s,
         admin,
@@ -95,7 +76,7 @@ fn non_admin_members_by_privilege_and_role() {
     for (i, privilege) in ["business", "user", "worker"].iter().enumerate() {
         for (j, role) in ["maintainer", "supervisor", "worker"].iter().enumerate() {
             let name = format!("req{i}{j}x");
-            let (id, auth) = user(s, &w.admin, &name, &[privilege], false, false);
+            let (id, auth) = s.register_as(&w.admin, &name, &[privilege], false, false);
             invite(s, &w.owner.1, "org1", &name, role);
             let org = "?org=org1";
             let list = s.get(&format!("/api/users{org}"), &auth);
@@ -132,7 +113,7 @@ fn non_admin_members_by_privilege_and_role() {
         }
     }
     // No privilege at all, still a member: same cells.
-    let (id, auth) = user(s, &w.admin, "nogroup1", &[], false, false);
+    let (id, auth) = s.register_as(&w.admin, "nogroup1", &[], false, false);
     invite(s, &w.owner.1, "org1", "nogroup1", "worker");
     assert_eq!(get_patch(s, &auth, id, "?org=org1"), (200, 200));
     assert_eq!(get_patch(s, &auth, w.member.0, "?org=org1"), (200, 403));
@@ -158,7 +139,7 @@ fn non_members_are_stopped_at_the_gate() {
     );
     r.expect(403);
     // An admin-group user that is not a superuser is gated like anyone else.
-    let (_, staff_admin) = user(s, &w.admin, "staffadm", &["admin"], true, false);
+    let (_, staff_admin) = s.register_as(&w.admin, "staffadm", &["admin"], true, false);
     s.get("/api/users?org=org1", &staff_admin).expect(403);
     assert_eq!(
         get_patch(s, &staff_admin, w.member.0, "?org=org1"),
@@ -185,7 +166,7 @@ fn admins_in_and_outside_the_organization() {
     s.delete(&format!("/api/users/{}?org=org1", w.outsider.0), &w.admin)
         .expect(404);
     // An admin that is a member behaves the same for others and can reach itself.
-    let (adm2, adm2_auth) = user(s, &w.admin, "admin2x", &["admin"], true, true);
+    let (adm2, adm2_auth) = s.register_as(&w.admin, "admin2x", &["admin"], true, true);
     invite(s, &w.owner.1, "org1", "admin2x", "worker");
     assert_eq!(get_patch(s, &adm2_auth, adm2, "?org=org1"), (200, 200));
     assert_eq!(
@@ -320,7 +301,7 @@ fn organizations_crud_and_rules() {
     assert_eq!(made["contact"], json!({}));
     s.post("/api/organizations", &w.outsider.1, json!({"slug": "own2"}))
         .expect(403);
-    let (_, worker) = user(s, &w.admin, "worker9", &["worker"], false, false);
+    let (_, worker) = s.register_as(&w.admin, "worker9", &["worker"], false, false);
     s.post("/api/organizations", &worker, json!({"slug": "wrk"}))
         .expect(403);
     // The creator is an active owner member.
@@ -376,9 +357,9 @@ fn organizations_crud_and_rules() {
 fn memberships_and_invitations() {
     let w = world();
     let s = &w.s;
-    let (maint, maint_auth) = user(s, &w.admin, "maint1", &["user"], false, false);
+    let (maint, maint_auth) = s.register_as(&w.admin, "maint1", &["user"], false, false);
     invite(s, &w.owner.1, "org1", "maint1", "maintainer");
-    let (sup, sup_auth) = user(s, &w.admin, "super1", &["user"], false, false);
+    let (sup, sup_auth) = s.register_as(&w.admin, "super1", &["user"], false, false);
     let inv = invite(s, &maint_auth, "org1", "super1", "supervisor");
     assert_eq!(inv["role"], "supervisor");
     assert_eq!(inv["owner"]["id"], maint);

@@ -15,25 +15,6 @@ use serde_json::{json, Value};
 
 use crate::common::*;
 
-/// Registers `name` and gives it `groups` and flags (as the admin).
-fn user(
-    s: &TestServer,
-    admin: &Auth,
-    name: &str,
-    groups: &[&str],
-    staff: bool,
-    su: bool,
-) -> (i64, Auth) {
-    let (id, auth) = s.register(name);
-    s.patch(
-        &format!("/api/users/{id}"),
-        admin,
-        json!({"groups": groups, "is_staff": staff, "is_superuser": su}),
-    )
-    .expect(200);
-    (id, auth)
-}
-
 /// A response, or `None` when the connection failed (no answer: the server may or may not
 /// have applied the request).
 fn try_send(rb: reqwest::blocking::RequestBuilder) -> Option<Resp> {
@@ -344,7 +325,7 @@ fn thirty_two_clients_no_5xx_no_lost_writes_invariants_hold() {
     let mut admins = vec![a0.clone()];
     let mut admin_ids = vec![1i64];
     for g in 0..3 {
-        let (id, auth) = user(&s, &a0, &format!("guard{g}"), &["admin"], true, true);
+        let (id, auth) = s.register_as(&a0, &format!("guard{g}"), &["admin"], true, true);
         admins.push(auth);
         admin_ids.push(id);
     }
@@ -823,11 +804,12 @@ fn escalation_matrix_who_may_change_what() {
             let mut row = Vec::new();
             for field in WRITABLE {
                 n += 1;
-                let (rid, rauth) = user(&s, &admin, &format!("req{n:03}"), groups, staff, su);
+                let (rid, rauth) = s.register_as(&admin, &format!("req{n:03}"), groups, staff, su);
                 let target = if own {
                     rid
                 } else {
-                    user(&s, &admin, &format!("tgt{n:03}"), &["user"], false, false).0
+                    s.register_as(&admin, &format!("tgt{n:03}"), &["user"], false, false)
+                        .0
                 };
                 let before = fetch(target);
                 let value = new_value(field, &before[field], n);
@@ -929,11 +911,12 @@ fn escalation_matrix_who_may_change_what() {
     for (kind, own, body, status) in cases {
         n += 1;
         let (groups, staff, su) = kind.setup();
-        let (rid, rauth) = user(&s, &admin, &format!("mix{n:03}"), groups, staff, su);
+        let (rid, rauth) = s.register_as(&admin, &format!("mix{n:03}"), groups, staff, su);
         let target = if own {
             rid
         } else {
-            user(&s, &admin, &format!("mixt{n:03}"), &["user"], false, false).0
+            s.register_as(&admin, &format!("mixt{n:03}"), &["user"], false, false)
+                .0
         };
         let before = fetch(target);
         let r = s.patch(&format!("/api/users/{target}"), &rauth, body.clone());

@@ -288,6 +288,26 @@ impl TestServer {
         (me.json()["id"].as_i64().unwrap(), auth)
     }
 
+    /// Registers `username`, then (as `admin`) gives it `groups` and the staff and superuser
+    /// flags; returns its id and a token.
+    pub fn register_as(
+        &self,
+        admin: &Auth,
+        username: &str,
+        groups: &[&str],
+        staff: bool,
+        su: bool,
+    ) -> (i64, Auth) {
+        let (id, auth) = self.register(username);
+        self.patch(
+            &format!("/api/users/{id}"),
+            admin,
+            json!({"groups": groups, "is_staff": staff, "is_superuser": su}),
+        )
+        .expect(200);
+        (id, auth)
+    }
+
     /// Makes an existing user's row match `patch` (as admin).
     pub fn admin_patch(&self, id: i64, patch: Value) -> Resp {
         let admin = self.admin();
