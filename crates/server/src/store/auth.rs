@@ -105,7 +105,6 @@ impl Db {
         Ok(())
     }
 
-    /// Failure times of `subject` since `since`, newest first, at most `limit` of them.
     /// For each `(scope, subject, limit)`, the times of its latest `limit` failures after
     /// `since`, newest first: one statement for every lock a password check consults.
     pub async fn recent_login_failures(
