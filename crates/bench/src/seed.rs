@@ -592,7 +592,7 @@ pub async fn seed(url: &str, users: u64, orgs: u64) -> anyhow::Result<Fixture> {
         14,
     );
     let mut group_rows = Bulk::new("INSERT INTO user_groups (user_id, group_id)", 2);
-    let mut token_rows = Bulk::new("INSERT INTO tokens (digest, key, user_id, created)", 4);
+    let mut token_rows = Bulk::new("INSERT INTO tokens (digest, user_id, created)", 3);
     let mut member_rows = Bulk::new(
         "INSERT INTO memberships (user_id, organization_id, is_active, joined_date, role)",
         5,
@@ -686,7 +686,7 @@ pub async fn seed(url: &str, users: u64, orgs: u64) -> anyhow::Result<Fixture> {
                 2 => fixture.user_token = key.clone(),
                 _ => {}
             }
-            token_rows.add(vec![V::T(digest(&key)), V::T(key), V::I(id), V::I(joined)]);
+            token_rows.add(vec![V::T(digest(&key)), V::I(id), V::I(joined)]);
         }
         // Memberships: half of the users in none, 35 % in one, 15 % in two organizations; small
         // organization ids are the big ones.

@@ -1196,8 +1196,8 @@ impl Importer {
             if self.existing_tokens > 0
                 && self
                     .exists(
-                        "SELECT user_id FROM tokens WHERE key = $1 OR user_id = $2",
-                        &[Val::Text(t.key.clone()), Val::Int(user_id)],
+                        "SELECT user_id FROM tokens WHERE digest = $1 OR user_id = $2",
+                        &[Val::Text(digest(&t.key)), Val::Int(user_id)],
                     )
                     .await?
             {
@@ -1207,9 +1207,9 @@ impl Importer {
             }
             self.tx
                 .exec(
-                    "INSERT INTO tokens (key, digest, user_id, created) VALUES ($1, $2, $3, $4)",
+                    // Only the digest is stored; the imported key keeps working by it.
+                    "INSERT INTO tokens (digest, user_id, created) VALUES ($1, $2, $3)",
                     &[
-                        Val::Text(t.key.clone()),
                         Val::Text(digest(&t.key)),
                         Val::Int(user_id),
                         Val::Int(t.created),

@@ -1,5 +1,10 @@
 //! Who is asking: `Authorization` (Token, Basic) first, then a signed URL, then the session
 //! cookie (with CSRF on unsafe methods). Spec §2, with decision 4 (token requests write nothing).
+//!
+//! A signed URL hands out a read: it authenticates `GET` and `HEAD` only (on any other method
+//! `?sign=` is not a credential at all), and it is bound to the signer's password hash, so
+//! setting or changing the password revokes it (see `signing`). Only credentials that proved
+//! the password (`AuthMethod::proves_password`) may mint further credentials.
 
 pub mod basic_cache;
 pub mod cookies;
@@ -22,7 +27,10 @@ use crate::store::UserRecord;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {
-    Token,
+    /// `Authorization: Token`, with the SHA-256 digest of the key (which one of the user's keys).
+    Token {
+        digest: String,
+    },
     Basic,
     Signature,
     Session {
@@ -33,6 +41,32 @@ pub enum AuthMethod {
         token_id: i64,
         read_only: bool,
     },
+}
+
+impl AuthMethod {
+    /// A password login (Basic), or a session or Token that one created. Access tokens and
+    /// signed URLs are handed out to others: they may not mint credentials of their own, so
+    /// revoking a leaked one removes its holder.
+    pub fn proves_password(&self) -> bool {
+        matches!(
+            self,
+            AuthMethod::Token { .. } | AuthMethod::Basic | AuthMethod::Session { .. }
+        )
+    }
+}
+
+/// 403 unless `method` proves the password: `what` (plural) may not be minted with it.
+pub fn require_password_credentials(method: &AuthMethod, what: &str) -> ApiResult<()> {
+    if method.proves_password() {
+        return Ok(());
+    }
+    Err(ApiError::detail(
+        StatusCode::FORBIDDEN,
+        format!(
+            "{what} can only be created with a password login (a session, a Token or Basic \
+             credentials), not with an access token or a signed URL."
+        ),
+    ))
 }
 
 #[derive(Debug, Clone)]
@@ -80,8 +114,10 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<I
             _ => {}
         }
     }
-    if let Some(sign) = links::query_value(parts, "sign").filter(|s| !s.is_empty()) {
-        return signature_auth(state, parts, &sign).await.map(Some);
+    if matches!(parts.method, Method::GET | Method::HEAD) {
+        if let Some(sign) = links::query_value(parts, "sign").filter(|s| !s.is_empty()) {
+            return signature_auth(state, parts, &sign).await.map(Some);
+        }
     }
     let identity = session_identity(state, parts).await?;
     if identity.is_some() && is_unsafe(&parts.method) {
@@ -131,17 +167,19 @@ async fn token_auth(state: &AppState, rest: &[&[u8]]) -> ApiResult<Identity> {
             ))
         }
     };
-    match state.db.user_by_token(key).await? {
-        Some((user, stored)) if ct_eq(&stored, key) => {
+    // Only the key's digest is stored; finding the row by it is the comparison.
+    let digest = crate::store::digest(key);
+    match state.db.user_by_token_digest(&digest).await? {
+        Some(user) => {
             if !user.is_active {
                 return Err(unauthorized("User inactive or deleted."));
             }
             Ok(Identity {
                 user,
-                method: AuthMethod::Token,
+                method: AuthMethod::Token { digest },
             })
         }
-        _ => Err(unauthorized("Invalid token.")),
+        None => Err(unauthorized("Invalid token.")),
     }
 }
 
@@ -317,11 +355,28 @@ pub async fn hash_blocking(password: String) -> ApiResult<String> {
         .map_err(|e| ApiError::Internal(e.into()))
 }
 
-/// Checks `password` against one known user (password change); no throttling.
-pub async fn verify_user_password(user: &UserRecord, password: &str) -> ApiResult<bool> {
-    Ok(verify_any(vec![user.clone()], password.to_string())
+/// Checks `password` against one known user (the old password of a password change), under
+/// the same throttling as a login of that account: 429 while the account or the address is
+/// locked, and a wrong password counts as a failed login.
+pub async fn verify_user_password(
+    state: &AppState,
+    parts: &Parts,
+    user: &UserRecord,
+    password: &str,
+) -> ApiResult<bool> {
+    let address = links::client_address(parts);
+    let accounts = throttle::accounts(&user.username, std::slice::from_ref(user));
+    throttle::check(state, &accounts, &address).await?;
+    if verify_any(vec![user.clone()], password.to_string())
         .await?
-        .is_some())
+        .is_some()
+    {
+        throttle::succeeded(state, user).await?;
+        Ok(true)
+    } else {
+        throttle::failed(state, &accounts, &address).await?;
+        Ok(false)
+    }
 }
 
 /// Personal access tokens (`Authorization: Bearer`): unknown, expired or revoked → 401.
@@ -373,32 +428,34 @@ async fn bearer_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResu
     })
 }
 
+/// A signed URL: the payload names the signer, whose current password hash gives the binding
+/// the signature must verify with (so a URL dies with the password it was signed under).
 async fn signature_auth(state: &AppState, parts: &Parts, sign: &str) -> ApiResult<Identity> {
-    let url = links::signing_canonical_url(parts);
-    let now = chrono::Utc::now().timestamp();
-    let (user_id, username) = signing::verify_url_token(
+    let invalid = || unauthorized("Invalid signature.");
+    let (user_id, username) = signing::signer_of(sign).ok_or_else(invalid)?;
+    let user = match state.db.user_by_id(user_id).await? {
+        Some(user) if user.username == username => user,
+        _ => return Err(invalid()),
+    };
+    signing::verify_url_token(
         &state.secret,
-        &url,
+        &links::signing_canonical_url(parts),
+        &signing::password_binding(&user.password),
         sign,
         state.settings.signed_url_lifetime,
-        now,
+        chrono::Utc::now().timestamp(),
     )
     .map_err(|e| match e {
         signing::SignError::Expired => unauthorized("This URL has expired."),
-        signing::SignError::Invalid => unauthorized("Invalid signature."),
+        signing::SignError::Invalid => invalid(),
     })?;
-    match state.db.user_by_id(user_id).await? {
-        Some(user) if user.username == username => {
-            if !user.is_active {
-                return Err(unauthorized("User inactive or deleted."));
-            }
-            Ok(Identity {
-                user,
-                method: AuthMethod::Signature,
-            })
-        }
-        _ => Err(unauthorized("Invalid signature.")),
+    if !user.is_active {
+        return Err(unauthorized("User inactive or deleted."));
     }
+    Ok(Identity {
+        user,
+        method: AuthMethod::Signature,
+    })
 }
 
 /// Django's CSRF rule for cookie-authenticated unsafe requests: `X-CSRFToken` must equal the

@@ -1,6 +1,11 @@
 //! Django 3.2 `signing.dumps` / `signing.loads` (TimestampSigner + JSONSerializer), as CVAT's
 //! `SignatureAuthentication` uses them for `?sign=` URLs (spec §2.3). Tokens are byte-identical
 //! to Django's for the same secret, salt, payload and time.
+//!
+//! Unlike CVAT, the salt also carries the signer's *binding* (`password_binding`, derived from
+//! the stored password hash), so a URL stops working once the signer's password is set or
+//! changed: a leaked URL is revoked with the password, as sessions and tokens are. With an
+//! empty binding the salt is CVAT's, which the Django vectors below check.
 
 use base64::alphabet::URL_SAFE;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
@@ -27,10 +32,11 @@ const B64_LENIENT: GeneralPurpose = GeneralPurpose::new(
 const MAX_PAYLOAD: u64 = 64 * 1024;
 
 /// Mint a token for `canonical_url` (the absolute URL without its `sign` parameter):
-/// `PAYLOAD:TS:SIG` with salt = hex SHA-256 of the URL.
+/// `PAYLOAD:TS:SIG` with salt = hex SHA-256 of the URL followed by the signer's `binding`.
 pub fn sign_url_token(
     secret: &str,
     canonical_url: &str,
+    binding: &str,
     user_id: i64,
     username: &str,
     now_unix: i64,
@@ -44,7 +50,7 @@ pub fn sign_url_token(
         URL_SAFE_NO_PAD.encode(json),
         base62_encode(now_unix)
     );
-    let sig = signature(secret, &url_salt(canonical_url), &value);
+    let sig = signature(secret, &salt(canonical_url, binding), &value);
     format!("{value}:{sig}")
 }
 
@@ -54,21 +60,23 @@ pub enum SignError {
     Invalid,
 }
 
-/// Django's `signing.loads(token, key=secret, salt=sha256(url), max_age=max_age_secs)`: check the
-/// signature (constant time), then the age (`now - ts > max_age` → Expired), then decode the
-/// payload. Returns `(user_id, username)`; the caller still has to look the user up.
+/// Django's `signing.loads(token, key=secret, salt=sha256(url) + binding, max_age=max_age_secs)`:
+/// check the signature (constant time), then the age (`now - ts > max_age` → Expired), then
+/// decode the payload. Returns `(user_id, username)`; `binding` must be the one of the user
+/// `signer_of` named, from the current row.
 ///
 /// Django 3.2 also accepts legacy HMAC-SHA1 signatures; we don't (no SHA-1 dependency, and we
 /// only ever verify tokens that this server minted itself with SHA-256).
 pub fn verify_url_token(
     secret: &str,
     canonical_url: &str,
+    binding: &str,
     token: &str,
     max_age_secs: i64,
     now_unix: i64,
 ) -> Result<(i64, String), SignError> {
     let (value, sig) = token.rsplit_once(':').ok_or(SignError::Invalid)?;
-    let expected = signature(secret, &url_salt(canonical_url), value);
+    let expected = signature(secret, &salt(canonical_url, binding), value);
     if !bool::from(sig.as_bytes().ct_eq(expected.as_bytes())) {
         return Err(SignError::Invalid);
     }
@@ -80,9 +88,29 @@ pub fn verify_url_token(
     decode_payload(payload).ok_or(SignError::Invalid)
 }
 
+/// The user a token claims to be signed by, read *without* checking anything: only to find
+/// whose binding `verify_url_token` must check it against.
+pub fn signer_of(token: &str) -> Option<(i64, String)> {
+    let (value, _) = token.rsplit_once(':')?;
+    let (payload, _) = value.rsplit_once(':')?;
+    decode_payload(payload)
+}
+
+/// A signer's binding: hex SHA-256 of the stored password hash (a new salt, hence a new hash,
+/// on every password set or change). The hash never leaves the server: the binding only goes
+/// into the HMAC key.
+pub fn password_binding(password_hash: &str) -> String {
+    hex::encode(Sha256::digest(password_hash.as_bytes()))
+}
+
 /// CVAT's salt: lowercase hex SHA-256 of the canonical URL.
 fn url_salt(canonical_url: &str) -> String {
     hex::encode(Sha256::digest(canonical_url.as_bytes()))
+}
+
+/// CVAT's salt followed by the signer's binding.
+fn salt(canonical_url: &str, binding: &str) -> String {
+    format!("{}{binding}", url_salt(canonical_url))
 }
 
 /// Django `salted_hmac(salt + "signer", value, secret, algorithm="sha256")`, b64url without '='.
@@ -206,17 +234,21 @@ mod tests {
     #[test]
     fn tokens_match_django_byte_for_byte() {
         for &(url, id, name, t, token) in DJANGO {
-            assert_eq!(sign_url_token(SECRET, url, id, name, t), token, "{name:?}");
             assert_eq!(
-                verify_url_token(SECRET, url, token, 30, t),
+                sign_url_token(SECRET, url, "", id, name, t),
+                token,
+                "{name:?}"
+            );
+            assert_eq!(
+                verify_url_token(SECRET, url, "", token, 30, t),
                 Ok((id, name.to_owned()))
             );
             assert_eq!(
-                verify_url_token(SECRET, url, token, 30, t + 30),
+                verify_url_token(SECRET, url, "", token, 30, t + 30),
                 Ok((id, name.to_owned()))
             );
             assert_eq!(
-                verify_url_token(SECRET, url, token, 30, t + 31),
+                verify_url_token(SECRET, url, "", token, 30, t + 31),
                 Err(SignError::Expired)
             );
         }
@@ -229,7 +261,7 @@ mod tests {
     #[test]
     fn rejects_wrong_url_secret_and_tampering() {
         let (url, _, _, t, token) = DJANGO[0];
-        let bad = |tok: &str, u: &str, s: &str| verify_url_token(s, u, tok, 30, t);
+        let bad = |tok: &str, u: &str, s: &str| verify_url_token(s, u, "", tok, 30, t);
         assert_eq!(
             bad(token, "http://localhost:8080/api/users/self?x=1", SECRET),
             Err(SignError::Invalid)
@@ -250,7 +282,7 @@ mod tests {
             );
         }
         // Another user's payload with this token's signature.
-        let other = sign_url_token(SECRET, url, 2, "admin2", t);
+        let other = sign_url_token(SECRET, url, "", 2, "admin2", t);
         let forged = format!(
             "{}:{}",
             other.rsplit_once(':').unwrap().0,
@@ -267,7 +299,7 @@ mod tests {
         // Django 3.2.16 TimestampSigner(algorithm='sha1'); documented as unsupported here.
         let t = "eyJ1c2VyX2lkIjoxLCJ1c2VybmFtZSI6ImFkbWluMSJ9:1r31eq:rQ7p_DYJMZM08iwefM24DnuSdTg";
         assert_eq!(
-            verify_url_token(SECRET, URL, t, 30, 1_700_000_000),
+            verify_url_token(SECRET, URL, "", t, 30, 1_700_000_000),
             Err(SignError::Invalid)
         );
     }
@@ -285,7 +317,7 @@ mod tests {
             let value = format!("{}:0", URL_SAFE_NO_PAD.encode(json));
             let tok = format!("{value}:{}", signature(SECRET, &salt, &value));
             assert_eq!(
-                verify_url_token(SECRET, URL, &tok, 30, 0),
+                verify_url_token(SECRET, URL, "", &tok, 30, 0),
                 Err(SignError::Invalid)
             );
         }
@@ -293,7 +325,7 @@ mod tests {
         let value = "!!!:0";
         let tok = format!("{value}:{}", signature(SECRET, &salt, value));
         assert_eq!(
-            verify_url_token(SECRET, URL, &tok, 30, 100),
+            verify_url_token(SECRET, URL, "", &tok, 30, 100),
             Err(SignError::Expired)
         );
     }
@@ -307,9 +339,31 @@ mod tests {
         let value = format!(".{}:1", URL_SAFE_NO_PAD.encode(enc.finish().unwrap()));
         let tok = format!("{value}:{}", signature(SECRET, &url_salt(URL), &value));
         assert_eq!(
-            verify_url_token(SECRET, URL, &tok, 30, 1),
+            verify_url_token(SECRET, URL, "", &tok, 30, 1),
             Ok((3, "zed".to_owned()))
         );
+    }
+
+    #[test]
+    fn a_token_verifies_only_with_the_binding_it_was_signed_with() {
+        let (old, new) = (
+            password_binding("argon2$old"),
+            password_binding("argon2$new"),
+        );
+        let tok = sign_url_token(SECRET, URL, &old, 1, "admin1", 10);
+        assert_eq!(
+            verify_url_token(SECRET, URL, &old, &tok, 30, 10),
+            Ok((1, "admin1".to_owned()))
+        );
+        for other in [new.as_str(), ""] {
+            assert_eq!(
+                verify_url_token(SECRET, URL, other, &tok, 30, 10),
+                Err(SignError::Invalid)
+            );
+        }
+        // The payload is readable before verification (to find the signer), and only that.
+        assert_eq!(signer_of(&tok), Some((1, "admin1".to_owned())));
+        assert_eq!(signer_of("junk"), None);
     }
 
     #[test]

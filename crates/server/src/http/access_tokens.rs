@@ -1,4 +1,7 @@
 //! `/api/auth/access_tokens`: personal access tokens for `Authorization: Bearer`.
+//!
+//! Only password credentials create tokens (a leaked token must not mint its successor), and a
+//! signed URL, which hands out reads of resources, reads nothing here either.
 
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -105,11 +108,23 @@ fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFie
     }
 }
 
+/// The requester of an access-token endpoint: any credentials but a signed URL.
+fn not_signed(req: &Requester) -> ApiResult<()> {
+    if req.method == AuthMethod::Signature {
+        return Err(ApiError::detail(
+            StatusCode::FORBIDDEN,
+            "Signed URLs cannot be used to manage access tokens.",
+        ));
+    }
+    Ok(())
+}
+
 async fn list(
     State(state): State<SharedState>,
     req: Requester,
     parts: Parts,
 ) -> ApiResult<Response> {
+    not_signed(&req)?;
     let count = state.db.count_access_tokens(req.id()).await?;
     let page = PageRequest::resolve(&parts, count)?;
     let rows = state
@@ -130,6 +145,7 @@ async fn create(
     parts: Parts,
     body: RawBody,
 ) -> ApiResult<Response> {
+    crate::auth::require_password_credentials(&req.method, "Access tokens")?;
     let body = body.parse_object().await?;
     let fields = parse_fields(&body, true)?;
     let value = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
@@ -157,6 +173,7 @@ async fn create(
 }
 
 async fn load(state: &SharedState, req: &Requester, parts: &Parts) -> ApiResult<AccessTokenRecord> {
+    not_signed(req)?;
     let id: i64 = super::path_tail(parts)
         .parse()
         .map_err(|_| ApiError::not_found())?;
@@ -185,6 +202,7 @@ async fn retrieve_self(
     req: Requester,
     parts: Parts,
 ) -> ApiResult<Response> {
+    not_signed(&req)?;
     let AuthMethod::Bearer { token_id, .. } = req.method else {
         return Err(ApiError::not_found());
     };

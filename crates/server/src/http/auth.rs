@@ -1,4 +1,9 @@
 //! `/api/auth/*`: login, logout, register, password change, signing (spec §10).
+//!
+//! Where we differ from CVAT on purpose (README): every login answers with a new token key
+//! (only digests are stored, so there is no key to give back); a password change revokes the
+//! user's other sessions, tokens and access tokens, and its `old_password` is throttled like a
+//! login; only password credentials may sign URLs.
 
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -15,7 +20,7 @@ use crate::auth::{self, cookies, password_rules, signing, AuthMethod, Identity};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::permissions::Requester;
 use crate::state::{AppState, SharedState};
-use crate::store::{now_micros, NewUser, UserRecord, WriteError};
+use crate::store::{now_micros, KeptCredential, NewUser, UserRecord, WriteError};
 use crate::validate::{self, FieldErrors};
 
 pub fn router() -> Router<SharedState> {
@@ -97,10 +102,8 @@ async fn login(
     let user = auth::check_password_login(&state, &parts, &login, &password)
         .await?
         .ok_or_else(|| ApiError::non_field("Unable to log in with provided credentials."))?;
-    let key = state
-        .db
-        .get_or_create_token(user.id, &auth::new_token_key())
-        .await?;
+    let key = auth::new_token_key();
+    state.db.create_token(user.id, &key).await?;
     let headers = start_session(&state, &parts, &user).await?;
     tracing::info!(user_id = user.id, "login");
     Ok((headers, cvat_json(StatusCode::OK, &Token { key })).into_response())
@@ -284,10 +287,8 @@ async fn register(
         }
         other => ApiError::Internal(other.into()),
     })?;
-    let key = state
-        .db
-        .get_or_create_token(user.id, &auth::new_token_key())
-        .await?;
+    let key = auth::new_token_key();
+    state.db.create_token(user.id, &key).await?;
     let headers = start_session(&state, &parts, &user).await?;
     tracing::info!(user_id = user.id, "registered");
     let body = Registered {
@@ -304,6 +305,7 @@ async fn register(
 async fn password_change(
     State(state): State<SharedState>,
     req: Requester,
+    parts: Parts,
     body: RawBody,
 ) -> ApiResult<Response> {
     let body = body.parse_object().await?;
@@ -316,7 +318,9 @@ async fn password_change(
             Some(Ok(p)) => values.push(p),
         }
     }
-    if errors.is_empty() && !auth::verify_user_password(&req.user, &values[0]).await? {
+    if errors.is_empty()
+        && !auth::verify_user_password(&state, &parts, &req.user, &values[0]).await?
+    {
         errors.push((
             "old_password".into(),
             vec!["Your old password was entered incorrectly. Please enter it again.".into()],
@@ -344,8 +348,22 @@ async fn password_change(
         return Err(ApiError::Fields(vec![("new_password2".into(), problems)]));
     }
     let hash = auth::hash_blocking(new1.clone()).await?;
-    state.db.set_password_hash(u.id, &hash).await?;
-    tracing::info!(user_id = u.id, "password changed");
+    // Whoever else holds a credential of this user (a thief, say) is signed out; the session
+    // or token that made the change stays.
+    let kept = match &req.method {
+        AuthMethod::Session { key } => KeptCredential::Session(key),
+        AuthMethod::Token { digest } => KeptCredential::TokenDigest(digest),
+        AuthMethod::Bearer { token_id, .. } => KeptCredential::AccessToken(*token_id),
+        AuthMethod::Basic | AuthMethod::Signature => KeptCredential::Nothing,
+    };
+    state
+        .db
+        .set_password_revoking_except(u.id, &hash, kept)
+        .await?;
+    tracing::info!(
+        user_id = u.id,
+        "password changed; other credentials revoked"
+    );
     Ok(cvat_json(
         StatusCode::OK,
         &Detail {
@@ -361,6 +379,7 @@ async fn sign_url(
     parts: Parts,
     body: RawBody,
 ) -> ApiResult<Response> {
+    auth::require_password_credentials(&req.method, "Signed URLs")?;
     let body = body.parse_object().await?;
     let missing = || ApiError::List(vec!["Please provide `url` parameter".into()]);
     let url = match body.get("url") {
@@ -391,6 +410,7 @@ async fn sign_url(
     let token = signing::sign_url_token(
         &state.secret,
         &canonical,
+        &signing::password_binding(&req.user.password),
         req.user.id,
         &req.user.username,
         chrono::Utc::now().timestamp(),

@@ -135,19 +135,7 @@ impl Db {
     /// Sets a user's password hash and revokes every credential the user holds (sessions, the
     /// API token, personal access tokens) in one transaction. `false` when there is no such user.
     pub async fn set_password_revoking(&self, user_id: i64, hash: &str) -> sqlx::Result<bool> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
-            let updated = sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
-                .bind(hash).bind(user_id).execute(&mut *tx).await?;
-            if updated.rows_affected() == 0 {
-                return Ok(false);
-            }
-            for table in ["sessions", "tokens", "access_tokens"] {
-                sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
-                    .bind(user_id).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(true)
-        })
+        self.set_password_revoking_except(user_id, hash, super::KeptCredential::Nothing)
+            .await
     }
 }

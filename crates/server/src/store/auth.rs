@@ -1,4 +1,8 @@
 //! Tokens, sessions, failed-login counters and server settings.
+//!
+//! Login tokens, sessions and access tokens are all stored as SHA-256 digests only: a copy of
+//! the database holds no usable credential. So a login cannot hand out a stored key again:
+//! each login issues a new one, and logout deletes them all (as CVAT deletes the user's one).
 
 use super::users::{collapse, UserGroupRow, JOINED_FROM, USER_COLUMNS};
 use super::{bind_all, now_micros, on_conn, on_pool, Db, UserRecord};
@@ -10,40 +14,36 @@ pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-#[derive(sqlx::FromRow)]
-struct TokenUserRow {
-    #[sqlx(flatten)]
-    inner: UserGroupRow,
-    token_key: String,
+/// Login keys a user may hold at once (one per login until logout); the oldest go first.
+const TOKENS_PER_USER: i64 = 100;
+
+/// A credential to leave in place when a user's others are revoked: the one that asked.
+#[derive(Debug, Clone, Copy)]
+pub enum KeptCredential<'a> {
+    Nothing,
+    /// A session, by key.
+    Session(&'a str),
+    /// A login token, by the digest of its key.
+    TokenDigest(&'a str),
+    /// A personal access token, by id.
+    AccessToken(i64),
 }
 
 impl Db {
-    /// The user owning a token and the stored key (to compare in constant time). One query.
-    pub async fn user_by_token(&self, key: &str) -> sqlx::Result<Option<(UserRecord, String)>> {
+    /// The owner of the login token whose key has SHA-256 `digest`. One query.
+    pub async fn user_by_token_digest(&self, digest: &str) -> sqlx::Result<Option<UserRecord>> {
         let sql = format!(
-            "SELECT {USER_COLUMNS}, g.name AS group_name, t.key AS token_key {JOINED_FROM} \
+            "SELECT {USER_COLUMNS}, g.name AS group_name {JOINED_FROM} \
              JOIN tokens t ON t.user_id = u.id WHERE t.digest = $1 ORDER BY u.id, g.id"
         );
-        let digest = digest(key);
-        let direct = self.read_point(&sql, [&digest], |r| {
-            Ok(TokenUserRow {
-                inner: UserGroupRow::from_direct(r)?,
-                token_key: r.get(12)?,
-            })
-        });
-        let rows: Vec<TokenUserRow> = match direct {
+        let direct = self.read_point(&sql, [digest], UserGroupRow::from_direct);
+        let rows: Vec<UserGroupRow> = match direct {
             Some(rows) => rows,
             None => on_conn!(self, c => {
-                sqlx::query_as::<_, TokenUserRow>(&sql).bind(&digest).fetch_all(&mut *c).await
+                sqlx::query_as::<_, UserGroupRow>(&sql).bind(digest).fetch_all(&mut *c).await
             })?,
         };
-        let stored = match rows.first() {
-            Some(r) => r.token_key.clone(),
-            None => return Ok(None),
-        };
-        Ok(collapse(rows.into_iter().map(|r| r.inner).collect())
-            .pop()
-            .map(|u| (u, stored)))
+        Ok(collapse(rows).pop())
     }
 
     /// The user of an unexpired session. One query.
@@ -63,14 +63,52 @@ impl Db {
         Ok(collapse(rows).pop())
     }
 
-    /// DRF's `Token.objects.get_or_create(user=...)`: the same key until logout. One atomic
-    /// statement (a no-op update returns the existing row), so a concurrent logout can't make
-    /// the key vanish between an insert and a select.
-    pub async fn get_or_create_token(&self, user_id: i64, fresh_key: &str) -> sqlx::Result<String> {
-        on_pool!(self, p => sqlx::query_scalar::<_, String>(
-            "INSERT INTO tokens (key, digest, user_id, created) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id) DO UPDATE SET user_id = excluded.user_id RETURNING key")
-            .bind(fresh_key).bind(digest(fresh_key)).bind(user_id).bind(now_micros()).fetch_one(p).await)
+    /// Stores a new login key of `user_id` (only its digest: the key is shown once, in the
+    /// login's answer), dropping the user's oldest keys beyond `TOKENS_PER_USER`. Atomic.
+    pub async fn create_token(&self, user_id: i64, key: &str) -> sqlx::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("INSERT INTO tokens (digest, user_id, created) VALUES ($1, $2, $3)")
+                .bind(digest(key)).bind(user_id).bind(now_micros()).execute(&mut *tx).await?;
+            sqlx::query(
+                "DELETE FROM tokens WHERE user_id = $1 AND digest NOT IN \
+                 (SELECT digest FROM tokens WHERE user_id = $1 ORDER BY created DESC, digest LIMIT $2)")
+                .bind(user_id).bind(TOKENS_PER_USER).execute(&mut *tx).await?;
+            tx.commit().await
+        })
+    }
+
+    /// Sets a user's password hash and revokes the user's sessions, login tokens and personal
+    /// access tokens, except `kept`, in one transaction. `false` when there is no such user.
+    pub async fn set_password_revoking_except(
+        &self,
+        user_id: i64,
+        hash: &str,
+        kept: KeptCredential<'_>,
+    ) -> sqlx::Result<bool> {
+        // Values no row has (digests are 64 hex characters, ids start at 1) keep nothing.
+        let (session, token, access_token) = match kept {
+            KeptCredential::Nothing => (String::new(), String::new(), 0),
+            KeptCredential::Session(key) => (digest(key), String::new(), 0),
+            KeptCredential::TokenDigest(d) => (String::new(), d.to_string(), 0),
+            KeptCredential::AccessToken(id) => (String::new(), String::new(), id),
+        };
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let updated = sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
+                .bind(hash).bind(user_id).execute(&mut *tx).await?;
+            if updated.rows_affected() == 0 {
+                return Ok(false);
+            }
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND digest <> $2")
+                .bind(user_id).bind(&session).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM tokens WHERE user_id = $1 AND digest <> $2")
+                .bind(user_id).bind(&token).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM access_tokens WHERE user_id = $1 AND id <> $2")
+                .bind(user_id).bind(access_token).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     pub async fn delete_token(&self, user_id: i64) -> sqlx::Result<()> {

@@ -7,6 +7,7 @@ mod admin_api;
 mod auth;
 mod engines;
 mod filter_props;
+mod hardening_auth;
 mod import;
 mod list_streaming;
 mod ops;
