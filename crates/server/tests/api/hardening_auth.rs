@@ -201,13 +201,36 @@ fn every_login_issues_a_new_key_and_logout_revokes_them_all() {
     }
 }
 
+/// `$body` with `$pool` connected to the database at `$url`, whichever engine it is on.
+macro_rules! on_engine {
+    ($url:expr, $pool:ident => $body:expr) => {
+        if $url.starts_with("postgres") {
+            let $pool = sqlx::PgPool::connect($url).await.unwrap();
+            let out = $body;
+            $pool.close().await;
+            out
+        } else {
+            let options: sqlx::sqlite::SqliteConnectOptions = $url.parse().unwrap();
+            let $pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+                .await
+                .unwrap();
+            let out = $body;
+            $pool.close().await;
+            out
+        }
+    };
+}
+
 /// Runs the migrations before the one that drops plain keys on a fresh database, stores a
 /// user with a token the old way, and returns the database with the token's key.
 fn database_from_before_digest_only_tokens() -> (TestDb, &'static str) {
     const KEY: &str = "0123456789abcdef0123456789abcdef01234567";
     let db = TestDb::new();
-    let postgres = db.url.starts_with("postgres");
-    let engine = if postgres { "postgres" } else { "sqlite" };
+    let engine = if db.url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("migrations")
         .join(engine);
@@ -236,24 +259,12 @@ fn database_from_before_digest_only_tokens() -> (TestDb, &'static str) {
         .block_on(async {
             use sqlx::Executor;
             let migrator = sqlx::migrate::Migrator::new(old.path()).await.unwrap();
-            if postgres {
-                let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            on_engine!(&db.url, pool => {
                 migrator.run(&pool).await.unwrap();
                 for sql in &statements {
                     pool.execute(sql.as_str()).await.unwrap();
                 }
-                pool.close().await;
-            } else {
-                let options: sqlx::sqlite::SqliteConnectOptions = db.url.parse().unwrap();
-                let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
-                    .await
-                    .unwrap();
-                migrator.run(&pool).await.unwrap();
-                for sql in &statements {
-                    pool.execute(sql.as_str()).await.unwrap();
-                }
-                pool.close().await;
-            }
+            })
         });
     (db, KEY)
 }
@@ -283,29 +294,12 @@ fn token_keys_of_an_existing_database_keep_working_but_are_no_longer_stored() {
             use sqlx::Row;
             // Every text column, whatever the engine calls them.
             let sql = "SELECT * FROM tokens";
-            if url.starts_with("postgres") {
-                let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            on_engine!(&url, pool => {
                 let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
-                pool.close().await;
                 rows.iter()
-                    .map(|r| {
-                        (0..r.len())
-                            .filter_map(|i| r.try_get::<String, _>(i).ok())
-                            .collect()
-                    })
+                    .map(|r| (0..r.len()).filter_map(|i| r.try_get::<String, _>(i).ok()).collect())
                     .collect()
-            } else {
-                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-                let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap();
-                pool.close().await;
-                rows.iter()
-                    .map(|r| {
-                        (0..r.len())
-                            .filter_map(|i| r.try_get::<String, _>(i).ok())
-                            .collect()
-                    })
-                    .collect()
-            }
+            })
         });
     assert_eq!(rows.len(), 2, "{rows:?}");
     for row in &rows {
