@@ -657,30 +657,32 @@ fn thirty_two_clients_no_5xx_no_lost_writes_invariants_hold() {
         assert!(!deleted.contains(id), "membership of deleted user {id}");
         s.get(&format!("/api/users/{id}"), &a0).expect(200);
     }
-    // One token per user: of all the keys handed out, only one still works, and a login now
-    // returns that one.
+    // Every login handed out a key of its own, and a logout revokes all of them, whichever
+    // logins raced it.
     let keys = keys.into_inner().unwrap();
     for (name, handed_out) in &keys {
+        let distinct: BTreeSet<&String> = handed_out.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            handed_out.len(),
+            "{name}: a key handed out twice"
+        );
         let now = s.login(name, PASSWORD);
         now.expect(200);
-        let current = now.json()["key"].as_str().unwrap().to_string();
-        let mut all: BTreeSet<&String> = handed_out.iter().collect();
-        all.insert(&current);
-        let valid: Vec<&&String> = all
+        let current = Auth::Token(now.json()["key"].as_str().unwrap().to_string());
+        s.get("/api/users/self", &current).expect(200);
+        s.post("/api/auth/logout", &current, json!({})).expect(200);
+        let valid = handed_out
             .iter()
             .filter(|k| {
-                s.get("/api/users/self", &Auth::Token((**k).clone()))
+                s.get("/api/users/self", &Auth::Token((*k).clone()))
                     .status
                     .as_u16()
                     == 200
             })
-            .collect();
-        assert_eq!(
-            valid,
-            vec![&&current],
-            "{name}: {} keys handed out",
-            handed_out.len()
-        );
+            .count();
+        assert_eq!(valid, 0, "{name}: {} keys handed out", handed_out.len());
+        s.get("/api/users/self", &current).expect(401);
     }
     let logins: usize = keys.values().map(Vec::len).sum();
     eprintln!(
