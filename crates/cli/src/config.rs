@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::Failure;
+use crate::context::Failure;
 
 /// What `login` stores.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

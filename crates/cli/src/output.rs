@@ -7,7 +7,7 @@ use comfy_table::{presets, ContentArrangement, Table};
 use cvat_sdk::MetaUser;
 use serde_json::Value;
 
-use crate::Failure;
+use crate::context::Failure;
 
 /// `--output`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
