@@ -1,13 +1,9 @@
 //! `cvat-users create` and `cvat-users passwd` against the real server (issue 8), and the SDK
 //! methods behind them (`users_create`, `users_create_password`).
 
-#[path = "../../sdk/tests/common/mod.rs"]
-mod common;
-mod kit;
-
-use common::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
 use cvat_sdk::{Credentials, MetaUser, OrgContext, PasswordSetRequest, UserCreateRequest};
-use kit::Cli;
+use cvat_testkit::cli::Cli;
+use cvat_testkit::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
 
 fn can_log_in(server: &TestServer, username: &str, password: &str) -> bool {
     server
@@ -71,7 +67,7 @@ fn create_makes_a_user_that_can_log_in() {
         .ok();
     assert!(run.stdout.contains("root_two"), "{run:?}");
     let id = server
-        .admin()
+        .admin_client()
         .users_api()
         .users_list(&cvat_sdk::UsersListParams {
             search: Some("root_two".into()),
@@ -81,7 +77,7 @@ fn create_makes_a_user_that_can_log_in() {
         .results[0]
         .id();
     match server
-        .admin()
+        .admin_client()
         .users_api()
         .users_retrieve(id, &OrgContext::default())
         .unwrap()
@@ -133,7 +129,7 @@ fn create_reports_the_servers_field_errors() {
 #[test]
 fn non_admins_are_refused() {
     let server = TestServer::start();
-    let id = server.register("normal_nina");
+    let id = server.register_id("normal_nina");
     let cli = Cli::logged_in(&server, "normal_nina", PASSWORD);
     let line = cli
         .run_with(
@@ -157,7 +153,7 @@ fn non_admins_are_refused() {
 #[test]
 fn passwd_sets_the_password_and_revokes_the_users_tokens() {
     let server = TestServer::start();
-    let id = server.register("forgetful_fred");
+    let id = server.register_id("forgetful_fred");
     // Fred's own CLI session (a personal access token).
     let fred = Cli::logged_in(&server, "forgetful_fred", PASSWORD);
     fred.run_with(&["whoami"], None).ok();
@@ -205,7 +201,7 @@ fn passwd_sets_the_password_and_revokes_the_users_tokens() {
 #[test]
 fn sdk_methods() {
     let server = TestServer::start();
-    let admin = server.admin();
+    let admin = server.admin_client();
     let users = admin.users_api();
     let user = users
         .users_create(&UserCreateRequest {

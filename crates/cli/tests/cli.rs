@@ -1,19 +1,14 @@
 //! The real `cvat-users` binary against the real server, with `XDG_CONFIG_HOME` in a temp dir.
 
-#[path = "../../sdk/tests/common/mod.rs"]
-mod common;
-mod kit;
+use std::process::Command;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use common::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
 use cvat_sdk::{Credentials, MetaUser, OrgContext, User};
-use kit::{Cli, Run};
+use cvat_testkit::cli::{Cli, Run};
+use cvat_testkit::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
 
 fn admin_view(server: &TestServer, id: i64) -> User {
     match server
-        .admin()
+        .admin_client()
         .users_api()
         .users_retrieve(id, &OrgContext::default())
         .unwrap()
@@ -49,7 +44,7 @@ fn login_saves_a_private_config_and_logout_revokes() {
         assert_eq!(dir_mode, 0o700, "config dir mode");
     }
     let config = cli.config();
-    assert_eq!(config["host"].as_str(), Some(server.host.as_str()));
+    assert_eq!(config["host"].as_str(), Some(server.base.as_str()));
     assert_eq!(config["username"].as_str(), Some(ADMIN));
     let token = cli.saved_token();
 
@@ -79,7 +74,7 @@ fn login_saves_a_private_config_and_logout_revokes() {
     let err = bearer.users_api().users_retrieve_self().unwrap_err();
     assert!(err.is_status(401), "{err}");
     assert!(!cli.config().contains_key("token"));
-    assert_eq!(cli.config()["host"].as_str(), Some(server.host.as_str()));
+    assert_eq!(cli.config()["host"].as_str(), Some(server.base.as_str()));
     let line = cli.run(&["whoami"]).fails();
     assert!(line.contains("not logged in"), "{line}");
     // Logging out twice is fine.
@@ -92,7 +87,7 @@ fn regular_user_login_and_relogin_revokes_the_previous_token() {
     // Tokens of other users first, so that token ids and user ids differ.
     for name in ["first", "second"] {
         server
-            .admin()
+            .admin_client()
             .auth_api()
             .access_tokens_create(&cvat_sdk::AccessTokenWriteRequest {
                 name: Some(name.into()),
@@ -100,7 +95,7 @@ fn regular_user_login_and_relogin_revokes_the_previous_token() {
             })
             .unwrap();
     }
-    let id = server.register("grace_hopper");
+    let id = server.register_id("grace_hopper");
     let cli = Cli::new(&server);
 
     // A wrong password: one line with the server's message, nothing saved.
@@ -143,7 +138,7 @@ fn regular_user_login_and_relogin_revokes_the_previous_token() {
 fn list_in_three_formats_with_query_options() {
     let server = TestServer::start();
     for name in ["ann_smith", "ben_jones", "cat_smith"] {
-        server.register(name);
+        server.register_id(name);
     }
     let cli = Cli::new(&server);
     cli.login(ADMIN, ADMIN_PASSWORD).ok();
@@ -248,7 +243,7 @@ fn list_in_three_formats_with_query_options() {
 fn list_all_walks_every_page() {
     let server = TestServer::start();
     for i in 0..12 {
-        server.register(&format!("member{i:02}"));
+        server.register_id(&format!("member{i:02}"));
     }
     let cli = Cli::new(&server);
     cli.login(ADMIN, ADMIN_PASSWORD).ok();
@@ -294,7 +289,7 @@ fn list_all_walks_every_page() {
 #[test]
 fn show_update_and_delete() {
     let server = TestServer::start();
-    let id = server.register("hedy_lamarr");
+    let id = server.register_id("hedy_lamarr");
     let cli = Cli::new(&server);
     cli.login(ADMIN, ADMIN_PASSWORD).ok();
     let sid = id.to_string();
@@ -389,8 +384,8 @@ fn show_update_and_delete() {
 #[test]
 fn errors_are_one_line_with_the_server_message() {
     let server = TestServer::start();
-    server.register("mallory");
-    let victim = server.register("victim").to_string();
+    server.register_id("mallory");
+    let victim = server.register_id("victim").to_string();
     let cli = Cli::new(&server);
     cli.login("mallory", PASSWORD).ok();
 
@@ -431,7 +426,7 @@ fn errors_are_one_line_with_the_server_message() {
     let gone = TestServer::start();
     let orphan = Cli::new(&gone);
     orphan.login(ADMIN, ADMIN_PASSWORD).ok();
-    let gone_host = gone.host.clone();
+    let gone_host = gone.base.clone();
     drop(gone);
     let line = orphan.run(&["whoami"]).fails();
     assert!(
@@ -465,21 +460,21 @@ fn errors_are_one_line_with_the_server_message() {
 #[test]
 fn host_and_org_from_the_environment() {
     let server = TestServer::start();
-    server.register("nora_n");
+    server.register_id("nora_n");
     let cli = Cli::new(&server);
 
     // CVAT_HOST instead of --host.
     let run = cli.run_env(
         &["login", "--username", ADMIN, "--password-stdin"],
         Some(ADMIN_PASSWORD),
-        &[("CVAT_HOST", &server.host)],
+        &[("CVAT_HOST", &server.base)],
     );
     run.ok();
-    assert_eq!(cli.config()["host"].as_str(), Some(server.host.as_str()));
+    assert_eq!(cli.config()["host"].as_str(), Some(server.base.as_str()));
 
     // An organization with its owner as the only member.
     let created = reqwest::blocking::Client::new()
-        .post(format!("{}/api/organizations", server.host))
+        .post(format!("{}/api/organizations", server.base))
         .basic_auth(ADMIN, Some(ADMIN_PASSWORD))
         .json(&serde_json::json!({"slug": "lab", "name": "The Lab"}))
         .send()
@@ -534,55 +529,15 @@ fn help_shows_examples_for_every_command() {
     }
 }
 
-/// `cvat-users ARGS` on a pseudo-terminal (util-linux `script`), typing `input`; `None` when
-/// `script` is not installed.
-fn on_terminal(cli: &Cli, args: &[&str], input: &str) -> Option<Run> {
-    let probe = Command::new("script").arg("--version").output();
-    if !probe.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: util-linux `script` is not installed");
-        return None;
-    }
-    let command = std::iter::once(env!("CARGO_BIN_EXE_cvat-users").to_string())
-        .chain(
-            args.iter()
-                .map(|a| format!("'{}'", a.replace('\'', r"'\''"))),
-        )
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env("XDG_CONFIG_HOME", cli.home.path().join("config"))
-        .env("HOME", cli.home.path())
-        .env_remove("CVAT_HOST")
-        .env_remove("CVAT_ORG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    Some(Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    })
-}
-
 #[test]
 fn on_a_terminal_delete_asks_and_list_all_shows_progress() {
     let server = TestServer::start();
-    let keep = server.register("keeper");
-    let gone = server.register("goner");
+    let keep = server.register_id("keeper");
+    let gone = server.register_id("goner");
     let cli = Cli::new(&server);
     cli.login(ADMIN, ADMIN_PASSWORD).ok();
 
-    let Some(run) = on_terminal(&cli, &["delete", &keep.to_string()], "n\n") else {
+    let Some(run) = cli.on_terminal(&["delete", &keep.to_string()], "n\n") else {
         return;
     };
     assert_eq!(run.code, 1, "{run:?}");
@@ -590,26 +545,25 @@ fn on_a_terminal_delete_asks_and_list_all_shows_progress() {
     assert!(run.stdout.contains("not deleted"), "{run:?}");
     admin_view(&server, keep);
 
-    let run = on_terminal(&cli, &["delete", &gone.to_string()], "y\n").unwrap();
+    let run = cli
+        .on_terminal(&["delete", &gone.to_string()], "y\n")
+        .unwrap();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
         run.stdout.contains(&format!("Deleted user {gone}")),
         "{run:?}"
     );
     assert!(server
-        .admin()
+        .admin_client()
         .users_api()
         .users_retrieve(gone, &OrgContext::default())
         .unwrap_err()
         .is_status(404));
 
     // The progress bar is drawn on the terminal (stderr), the users go to stdout.
-    let run = on_terminal(
-        &cli,
-        &["list", "--all", "--page-size", "1", "-o", "csv"],
-        "",
-    )
-    .unwrap();
+    let run = cli
+        .on_terminal(&["list", "--all", "--page-size", "1", "-o", "csv"], "")
+        .unwrap();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("/2 users"), "progress bar: {run:?}");
     assert!(

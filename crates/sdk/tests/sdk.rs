@@ -1,17 +1,15 @@
 //! The SDK against the real server: every method of UsersApi, AuthApi and ServerApi, every kind
 //! of credentials, error statuses and bodies, paging, personal access tokens.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
 use cvat_sdk::{
     AccessTokenWriteRequest, ApiClient, Configuration, Credentials, Error, ErrorBody, LoginRequest,
     MetaUser, OrgContext, PageParams, PageSize, PasswordChangeRequest, PatchedUserRequest,
     RegisterRequest, UsersListParams,
 };
+use cvat_testkit::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};
 use serde_json::json;
 
 /// The status and body of an API error; panics on success or another kind of error.
@@ -46,7 +44,7 @@ fn about_is_anonymous() {
 #[test]
 fn host_with_trailing_slash_and_bad_hosts() {
     let server = TestServer::start();
-    let client = ApiClient::new(Configuration::new(format!("{}/", server.host))).unwrap();
+    let client = ApiClient::new(Configuration::new(format!("{}/", server.base))).unwrap();
     client.server_api().about().unwrap();
 
     assert!(matches!(
@@ -82,7 +80,7 @@ fn host_with_trailing_slash_and_bad_hosts() {
 fn basic_token_bearer_and_anonymous_credentials() {
     let server = TestServer::start();
 
-    let basic = server.admin();
+    let basic = server.admin_client();
     let me = full(basic.users_api().users_retrieve_self().unwrap());
     assert_eq!(me.username, ADMIN);
     assert!(me.is_superuser && me.is_staff);
@@ -152,7 +150,7 @@ fn basic_token_bearer_and_anonymous_credentials() {
 #[test]
 fn session_from_login_and_from_configuration() {
     let server = TestServer::start();
-    let alice = server.register("alice");
+    let alice = server.register_id("alice");
 
     // A login keeps the session cookies and authenticates with them, unsafe methods included
     // (the client sends X-CSRFToken and Origin).
@@ -202,7 +200,7 @@ fn session_from_login_and_from_configuration() {
 
     // That PATCH passed the server's CSRF check: without X-CSRFToken the same cookies are refused.
     let bare = reqwest::blocking::Client::new()
-        .patch(format!("{}/api/users/{alice}", server.host))
+        .patch(format!("{}/api/users/{alice}", server.base))
         .header(
             "Cookie",
             format!("csrftoken={csrftoken}; sessionid={sessionid}"),
@@ -223,10 +221,10 @@ fn session_from_login_and_from_configuration() {
 #[test]
 fn signed_url_credentials() {
     let server = TestServer::start();
-    let admin = server.admin();
+    let admin = server.admin_client();
     let signed = admin
         .auth_api()
-        .signing(&format!("{}/api/users/self", server.host))
+        .signing(&format!("{}/api/users/self", server.base))
         .unwrap();
     let credentials = Credentials::from_signed_url(&signed).expect("a sign parameter");
     let client = server.client(Some(credentials));
@@ -242,10 +240,10 @@ fn signed_url_credentials() {
 #[test]
 fn retrieve_update_destroy() {
     let server = TestServer::start();
-    let admin = server.admin();
+    let admin = server.admin_client();
     let users = admin.users_api();
-    let bob = server.register("bob_the_builder");
-    let carol = server.register("carol");
+    let bob = server.register_id("bob_the_builder");
+    let carol = server.register_id("carol");
 
     // Admin sees everybody in full.
     let u = full(users.users_retrieve(bob, &OrgContext::default()).unwrap());
@@ -347,7 +345,7 @@ fn retrieve_update_destroy() {
 #[test]
 fn list_parameters() {
     let server = TestServer::start();
-    let admin = server.admin();
+    let admin = server.admin_client();
     let users = admin.users_api();
     let names = [
         ("ann_smith", "Ann", "Smith"),
@@ -356,7 +354,7 @@ fn list_parameters() {
     ];
     let mut id = std::collections::HashMap::new();
     for (username, first, last) in names {
-        let uid = server.register(username);
+        let uid = server.register_id(username);
         let patch = PatchedUserRequest {
             first_name: Some(first.into()),
             last_name: Some(last.into()),
@@ -501,10 +499,10 @@ fn list_parameters() {
 #[test]
 fn list_all_follows_next_over_many_pages() {
     let server = TestServer::start();
-    let admin = server.admin();
+    let admin = server.admin_client();
     let mut registered = Vec::new();
     for i in 0..13 {
-        registered.push(server.register(&format!("pager{i:02}")));
+        registered.push(server.register_id(&format!("pager{i:02}")));
     }
     let users = admin.users_api();
 
@@ -658,7 +656,7 @@ fn register_login_password_change_logout() {
 #[test]
 fn personal_access_tokens() {
     let server = TestServer::start();
-    let admin = server.admin();
+    let admin = server.admin_client();
     let auth = admin.auth_api();
 
     let created = auth
@@ -796,7 +794,7 @@ fn personal_access_tokens() {
     assert_eq!((status, body.detail()), (401, Some("Token has expired.")));
 
     // Another user's tokens are invisible.
-    server.register("eve_nosy");
+    server.register_id("eve_nosy");
     let eve = server.user("eve_nosy");
     assert_eq!(
         eve.auth_api()
@@ -814,12 +812,12 @@ fn personal_access_tokens() {
 #[test]
 fn organization_context() {
     let server = TestServer::start();
-    server.register("frank");
-    let admin = server.admin();
+    server.register_id("frank");
+    let admin = server.admin_client();
 
     // No OrganizationsApi in this SDK: create one over plain HTTP.
     let created = reqwest::blocking::Client::new()
-        .post(format!("{}/api/organizations", server.host))
+        .post(format!("{}/api/organizations", server.base))
         .basic_auth(ADMIN, Some(ADMIN_PASSWORD))
         .json(&json!({"slug": "lab", "name": "The Lab"}))
         .send()
@@ -851,7 +849,7 @@ fn organization_context() {
         assert_eq!(ids(&page.results), vec![1], "{params:?}");
     }
     let lab = ApiClient::new(
-        Configuration::new(&server.host)
+        Configuration::new(&server.base)
             .with_credentials(Credentials::basic(ADMIN, ADMIN_PASSWORD))
             .with_organization("lab"),
     )
@@ -882,9 +880,9 @@ fn organization_context() {
 #[test]
 fn bearer_token_acts_as_its_owner() {
     let server = TestServer::start();
-    let alice = server.register("alice");
-    let bob = server.register("bob_b");
-    let admin = server.admin();
+    let alice = server.register_id("alice");
+    let bob = server.register_id("bob_b");
+    let admin = server.admin_client();
     // Two tokens of the admin first, so that alice's token gets id 3: bob's user id.
     for name in ["one", "two"] {
         let req = AccessTokenWriteRequest {

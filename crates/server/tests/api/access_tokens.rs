@@ -134,12 +134,7 @@ fn deactivated_or_deleted_owners_lose_their_tokens() {
         &s.post("/api/auth/access_tokens", &user, json!({"name": "t"}))
             .json(),
     );
-    s.patch(
-        &format!("/api/users/{uid}"),
-        &admin,
-        json!({"is_active": false}),
-    )
-    .expect(200);
+    s.set_active(&admin, uid, false);
     let r = s.get("/api/users/self", &t);
     r.expect(401);
     assert_eq!(r.json()["detail"], "User inactive or deleted.");

@@ -2,8 +2,6 @@
 //! `--registration-disabled` switch, and the console at `/admin/` over plain HTTP (log-in,
 //! CSRF on forms, refusal of non-admins, the same validation and last-admin guard as the API).
 
-use std::collections::BTreeSet;
-
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -18,29 +16,6 @@ const DISABLED: &str =
 const PASSWORD_SET: &str =
     "The password has been set. The user's sessions and tokens have been revoked.";
 const INVALID_TOKEN: &str = "Invalid token.";
-
-fn keys(v: &Value) -> Vec<String> {
-    v.as_object().unwrap().keys().cloned().collect()
-}
-
-fn groups(v: &Value) -> BTreeSet<String> {
-    v["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| g.as_str().unwrap().to_string())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
-#[track_caller]
-fn assert_body(r: &Resp, status: u16, body: Value) {
-    r.expect(status);
-    assert_eq!(r.json(), body, "body: {}", r.text);
-}
 
 fn create(s: &TestServer, auth: &Auth, body: Value) -> Resp {
     s.post("/api/users", auth, body)
@@ -66,7 +41,7 @@ fn create_returns_the_full_representation_and_the_user_can_log_in() {
     assert_eq!(u["email"], "new1@example.com");
     assert_eq!(u["first_name"], "New");
     assert_eq!(u["last_name"], "User");
-    assert_eq!(groups(&u), set(&["user"]));
+    assert_eq!(group_set(&u["groups"]), set(&["user"]));
     assert_eq!(u["is_staff"], false);
     assert_eq!(u["is_superuser"], false);
     assert_eq!(u["is_active"], true);
@@ -94,7 +69,7 @@ fn create_sets_groups_and_flags() {
     );
     r.expect(201);
     let u = r.json();
-    assert_eq!(groups(&u), set(&["business", "worker"]));
+    assert_eq!(group_set(&u["groups"]), set(&["business", "worker"]));
     assert_eq!(
         (&u["is_staff"], &u["is_superuser"], &u["is_active"]),
         (&json!(true), &json!(false), &json!(false))
@@ -111,14 +86,14 @@ fn create_sets_groups_and_flags() {
                "is_superuser": "true"}),
     );
     r.expect(201);
-    assert_eq!(groups(&r.json()), set(&["admin"]));
+    assert_eq!(group_set(&r.json()["groups"]), set(&["admin"]));
     let r = create(
         &s,
         &admin,
         json!({"username": "third_admin", "password": PASSWORD, "is_staff": true,
                "is_superuser": true, "groups": ["worker"]}),
     );
-    assert_eq!(groups(&r.json()), set(&["admin", "worker"]));
+    assert_eq!(group_set(&r.json()["groups"]), set(&["admin", "worker"]));
     // The new admin is an admin: it may create users itself.
     let other = s.token("third_admin", PASSWORD);
     create(
@@ -133,16 +108,16 @@ fn create_sets_groups_and_flags() {
         &admin,
         json!({"username": "nobody_g", "password": PASSWORD, "groups": []}),
     );
-    assert_eq!(groups(&r.json()), set(&[]));
+    assert_eq!(group_set(&r.json()["groups"]), set(&[]));
 }
 
 #[test]
 fn create_validates_like_registration() {
     let s = TestServer::start();
     let admin = s.admin();
-    assert_body(
-        &create(&s, &admin, json!({})),
-        400,
+    let refused = |body: Value, errors: Value| assert_json(&create(&s, &admin, body), 400, errors);
+    refused(
+        json!({}),
         json!({"username": [REQUIRED], "password": [REQUIRED]}),
     );
     // Field order: username, email, password, then the others.
@@ -152,7 +127,7 @@ fn create_validates_like_registration() {
         json!({"username": "bob", "email": "nope", "password": "1234567",
                "first_name": null, "groups": ["nope"], "is_active": "maybe"}),
     );
-    assert_body(
+    assert_json(
         &r,
         400,
         json!({
@@ -175,32 +150,17 @@ fn create_validates_like_registration() {
             "is_active"
         ]
     );
-    assert_body(
-        &create(
-            &s,
-            &admin,
-            json!({"username": "bad name!", "password": PASSWORD}),
-        ),
-        400,
+    refused(
+        json!({"username": "bad name!", "password": PASSWORD}),
         json!({"username": ["Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."]}),
     );
     // Similarity to the new user's own attributes.
-    assert_body(
-        &create(
-            &s,
-            &admin,
-            json!({"username": "johndoe", "first_name": "John", "password": "johndoe1"}),
-        ),
-        400,
+    refused(
+        json!({"username": "johndoe", "first_name": "John", "password": "johndoe1"}),
         json!({"password": ["The password is too similar to the username."]}),
     );
-    assert_body(
-        &create(
-            &s,
-            &admin,
-            json!({"username": "carol_x", "email": "someone.special@example.com", "password": "someone.special"}),
-        ),
-        400,
+    refused(
+        json!({"username": "carol_x", "email": "someone.special@example.com", "password": "someone.special"}),
         json!({"password": ["The password is too similar to the email address."]}),
     );
     // Uniqueness: the username and the e-mail, case-insensitively, as registration.
@@ -210,23 +170,13 @@ fn create_validates_like_registration() {
         json!({"username": "Taken_1", "email": "taken@example.com", "password": PASSWORD}),
     )
     .expect(201);
-    assert_body(
-        &create(
-            &s,
-            &admin,
-            json!({"username": "taken_1", "email": "TAKEN@example.com", "password": PASSWORD}),
-        ),
-        400,
+    refused(
+        json!({"username": "taken_1", "email": "TAKEN@example.com", "password": PASSWORD}),
         json!({"username": ["A user with that username already exists."],
                "email": ["A user is already registered with this e-mail address."]}),
     );
-    assert_body(
-        &create(
-            &s,
-            &admin,
-            json!({"username": "ADMIN", "password": PASSWORD}),
-        ),
-        400,
+    refused(
+        json!({"username": "ADMIN", "password": PASSWORD}),
         json!({"username": ["A user with that username already exists."]}),
     );
     // Names may be blank (unlike registration's), unknown keys are ignored.
@@ -247,12 +197,12 @@ fn create_validates_like_registration() {
         ("groups", "user"),
     ]));
     r.expect(201);
-    assert_eq!(groups(&r.json()), set(&["user", "worker"]));
+    assert_eq!(group_set(&r.json()["groups"]), set(&["user", "worker"]));
     let r = s.send(
         s.request(Method::POST, "/api/users", &admin)
             .json(&json!([1])),
     );
-    assert_body(
+    assert_json(
         &r,
         400,
         json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
@@ -265,19 +215,19 @@ fn create_is_for_admins_only() {
     let admin = s.admin();
     let (uid, user) = s.register("plain_user");
     let body = json!({"username": "sneaky_1", "password": PASSWORD});
-    assert_body(
+    assert_json(
         &create(&s, &user, body.clone()),
         403,
         json!({"detail": NO_PERMISSION}),
     );
     // Staff without the admin group: still 403 (decision 5), even with a bad body (policy first).
     s.admin_patch(uid, json!({"is_staff": true})).expect(200);
-    assert_body(
+    assert_json(
         &create(&s, &user, body.clone()),
         403,
         json!({"detail": NO_PERMISSION}),
     );
-    assert_body(
+    assert_json(
         &create(&s, &user, json!([])),
         403,
         json!({"detail": NO_PERMISSION}),
@@ -293,23 +243,20 @@ fn create_is_for_admins_only() {
         s.request(Method::PUT, "/api/users", &admin)
             .json(&json!({})),
     );
-    assert_body(&r, 405, json!({"detail": "Method \"PUT\" not allowed."}));
+    assert_json(&r, 405, json!({"detail": "Method \"PUT\" not allowed."}));
     assert_eq!(
         r.header("allow").as_deref(),
         Some("GET, POST, HEAD, OPTIONS")
     );
     // Session authentication needs the CSRF header, as every unsafe request.
     let login = s.login(ADMIN, ADMIN_PASSWORD);
-    let session = Auth::Session(
-        login.cookie("sessionid").unwrap(),
-        login.cookie("csrftoken").unwrap(),
-    );
+    let session = login.session();
     let r = create(
         &s,
         &session,
         json!({"username": "csrf_user", "password": PASSWORD}),
     );
-    assert_body(
+    assert_json(
         &r,
         403,
         json!({"detail": "CSRF Failed: CSRF token missing or incorrect."}),
@@ -343,10 +290,7 @@ fn set_password_revokes_every_credential() {
     let (id, token) = s.register("victim_1");
     // A session and a personal access token as well.
     let login = s.login("victim_1", PASSWORD);
-    let session = Auth::Session(
-        login.cookie("sessionid").unwrap(),
-        login.cookie("csrftoken").unwrap(),
-    );
+    let session = login.session();
     s.get("/api/users/self", &session).expect(200);
     let pat = s.post("/api/auth/access_tokens", &token, json!({"name": "laptop"}));
     pat.expect(201);
@@ -360,15 +304,15 @@ fn set_password_revokes_every_credential() {
     with_bearer().expect(200);
 
     let r = set_password(&s, &admin, id, json!("Brand-New-Secret-7"));
-    assert_body(&r, 200, json!({"detail": PASSWORD_SET}));
+    assert_json(&r, 200, json!({"detail": PASSWORD_SET}));
     // Token, session and access token are gone.
-    assert_body(
+    assert_json(
         &s.get("/api/users/self", &token),
         401,
         json!({"detail": INVALID_TOKEN}),
     );
     s.get("/api/users/self", &session).expect(401);
-    assert_body(&with_bearer(), 401, json!({"detail": INVALID_TOKEN}));
+    assert_json(&with_bearer(), 401, json!({"detail": INVALID_TOKEN}));
     // The old password no longer works, the new one does.
     s.login("victim_1", PASSWORD).expect(400);
     let fresh = s.token("victim_1", "Brand-New-Secret-7");
@@ -397,13 +341,13 @@ fn set_password_validates_with_the_target_attributes() {
             json!(["Ensure this field has no more than 128 characters."]),
         ),
     ] {
-        assert_body(
+        assert_json(
             &set_password(&s, &admin, id, password.clone()),
             400,
             json!({ "password": errors }),
         );
     }
-    assert_body(
+    assert_json(
         &s.post(&format!("/api/users/{id}/password"), &admin, json!({})),
         400,
         json!({"password": [REQUIRED]}),
@@ -420,7 +364,7 @@ fn set_password_is_for_admins_only() {
     let (other, _) = s.register("someone_2");
     // Not even for oneself (that is /api/auth/password/change, with the old password).
     for target in [id, other, 99_999] {
-        assert_body(
+        assert_json(
             &set_password(&s, &me, target, json!("Whatever-Pass-1")),
             403,
             json!({"detail": NO_PERMISSION}),
@@ -428,7 +372,7 @@ fn set_password_is_for_admins_only() {
     }
     set_password(&s, &Auth::None, id, json!("Whatever-Pass-1")).expect(401);
     // Admins: 404 for unknown and non-integer ids.
-    assert_body(
+    assert_json(
         &set_password(&s, &admin, 99_999, json!("Whatever-Pass-1")),
         404,
         json!({"detail": "Not found."}),
@@ -438,10 +382,10 @@ fn set_password_is_for_admins_only() {
         &admin,
         json!({"password": "Whatever-Pass-1"}),
     );
-    assert_body(&r, 404, json!({"detail": "Not found."}));
+    assert_json(&r, 404, json!({"detail": "Not found."}));
     // Other methods: 405.
     let r = s.get(&format!("/api/users/{id}/password"), &admin);
-    assert_body(&r, 405, json!({"detail": "Method \"GET\" not allowed."}));
+    assert_json(&r, 405, json!({"detail": "Method \"GET\" not allowed."}));
     // Still usable by the user, since nothing changed.
     s.get("/api/users/self", &me).expect(200);
 }
@@ -473,16 +417,16 @@ fn registration_can_be_disabled() {
         &Auth::None,
         register_body("hopeful_1"),
     );
-    assert_body(&r, 403, json!({"detail": DISABLED}));
+    assert_json(&r, 403, json!({"detail": DISABLED}));
     assert!(r.cookie("sessionid").is_none());
     // Whatever the body, and for authenticated requesters too.
     let admin = s.admin();
-    assert_body(
+    assert_json(
         &s.post("/api/auth/register", &Auth::None, json!({})),
         403,
         json!({"detail": DISABLED}),
     );
-    assert_body(
+    assert_json(
         &s.post("/api/auth/register", &admin, register_body("hopeful_2")),
         403,
         json!({"detail": DISABLED}),
@@ -659,14 +603,7 @@ fn console_login_csrf_and_refusal() {
     assert_eq!(b.get("/admin/users").0, 303);
     // An API session of a non-admin reaching the console: 403 page.
     let login = s.login("normal_joe", PASSWORD);
-    let r = s.send(s.request(
-        Method::GET,
-        "/admin/users",
-        &Auth::Session(
-            login.cookie("sessionid").unwrap(),
-            login.cookie("csrftoken").unwrap(),
-        ),
-    ));
+    let r = s.send(s.request(Method::GET, "/admin/users", &login.session()));
     r.expect(403);
     assert!(r.text.contains("does not have the admin privilege"));
 }
@@ -730,7 +667,7 @@ fn console_actions_share_the_api_rules() {
     let admin = s.admin();
     let u = s.get(&format!("/api/users/{id}"), &admin).json();
     assert_eq!(
-        (u["username"].as_str(), groups(&u)),
+        (u["username"].as_str(), group_set(&u["groups"])),
         (Some("console_made"), set(&["worker"]))
     );
     assert_eq!(u["is_active"], true);

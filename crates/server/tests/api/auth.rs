@@ -28,23 +28,6 @@ const DJANGO_PASSWORD: &str = "!Q@W#E$R";
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-#[track_caller]
-fn assert_401(r: &Resp, detail: &str) {
-    assert_eq!(r.status.as_u16(), 401, "body: {}", r.text);
-    assert_eq!(r.json(), json!({ "detail": detail }));
-    assert_eq!(
-        r.header("www-authenticate").as_deref(),
-        Some("Token"),
-        "WWW-Authenticate"
-    );
-}
-
-#[track_caller]
-fn assert_detail(r: &Resp, status: u16, detail: &str) {
-    assert_eq!(r.status.as_u16(), status, "body: {}", r.text);
-    assert_eq!(r.json(), json!({ "detail": detail }));
-}
-
 /// Status and exact body text (key order matters: CVAT's field order).
 #[track_caller]
 fn assert_body(r: &Resp, status: u16, body: &str) {
@@ -82,74 +65,6 @@ fn basic(user: &str, password: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     )
-}
-
-/// `GET /api/users/self`, must be 200.
-#[track_caller]
-fn me(s: &TestServer, auth: &Auth) -> Value {
-    let r = s.get("/api/users/self", auth);
-    r.expect(200);
-    r.json()
-}
-
-/// The session of a login/registration response, as `Auth::Session(sessionid, csrftoken)`.
-fn session_of(r: &Resp) -> Auth {
-    Auth::Session(
-        r.cookie("sessionid").expect("sessionid cookie"),
-        r.cookie("csrftoken").expect("csrftoken cookie"),
-    )
-}
-
-fn csrf_of(a: &Auth) -> String {
-    match a {
-        Auth::Session(_, c) => c.clone(),
-        _ => panic!("not a session"),
-    }
-}
-
-fn patch_with(
-    s: &TestServer,
-    path: &str,
-    auth: &Auth,
-    headers: &[(&str, &str)],
-    body: Value,
-) -> Resp {
-    let mut rb = s.request(Method::PATCH, path, auth).json(&body);
-    for (k, v) in headers {
-        rb = rb.header(*k, *v);
-    }
-    s.send(rb)
-}
-
-fn post_with(
-    s: &TestServer,
-    path: &str,
-    auth: &Auth,
-    headers: &[(&str, &str)],
-    body: Value,
-) -> Resp {
-    let mut rb = s.request(Method::POST, path, auth).json(&body);
-    for (k, v) in headers {
-        rb = rb.header(*k, *v);
-    }
-    s.send(rb)
-}
-
-fn post_raw(s: &TestServer, path: &str, content_type: &str, body: &str) -> Resp {
-    s.send(
-        s.request(Method::POST, path, &Auth::None)
-            .header("Content-Type", content_type)
-            .body(body.to_string()),
-    )
-}
-
-fn user_path(id: i64) -> String {
-    format!("/api/users/{id}")
-}
-
-/// `host:port` of the server, as clients put it in `Origin`.
-fn host_of(s: &TestServer) -> String {
-    s.base.trim_start_matches("http://").to_string()
 }
 
 /// Signs `url` for the holder of `auth`; returns the signed absolute URL.
@@ -233,7 +148,7 @@ fn token_header_variants_and_errors() {
         unreachable!()
     };
 
-    assert_eq!(me(&s, &auth)["username"], "tokuser");
+    assert_eq!(s.me(&auth)["username"], "tokuser");
     // The scheme is compared case-insensitively.
     for scheme in ["token", "TOKEN", "ToKeN"] {
         let r = get_authz(&s, "/api/users/self", &format!("{scheme} {key}"));
@@ -293,7 +208,7 @@ fn token_header_variants_and_errors() {
 fn inactive_user_cannot_authenticate_by_any_method() {
     let s = TestServer::start();
     let (id, token) = s.register("sleepy");
-    let session = session_of(&s.login("sleepy", PASSWORD));
+    let session = s.login("sleepy", PASSWORD).session();
     let signed = sign(&s, &token, "/api/users/self");
     s.admin_patch(id, json!({"is_active": false})).expect(200);
 
@@ -327,9 +242,9 @@ fn inactive_user_cannot_authenticate_by_any_method() {
 
     // Reactivated, everything works again.
     s.admin_patch(id, json!({"is_active": true})).expect(200);
-    me(&s, &token);
-    me(&s, &Auth::Basic("sleepy".into(), PASSWORD.into()));
-    me(&s, &session);
+    s.me(&token);
+    s.me(&Auth::Basic("sleepy".into(), PASSWORD.into()));
+    s.me(&session);
 }
 
 /// Decision 4: token requests neither set cookies nor move `last_login`; logins do.
@@ -337,7 +252,7 @@ fn inactive_user_cannot_authenticate_by_any_method() {
 fn token_requests_write_nothing_and_logins_move_last_login() {
     let s = TestServer::start();
     let (id, token) = s.register("lastlog");
-    let registered = me(&s, &token)["last_login"].clone();
+    let registered = s.me(&token)["last_login"].clone();
     assert!(
         registered.is_string(),
         "registration sets last_login: {registered}"
@@ -363,7 +278,7 @@ fn token_requests_write_nothing_and_logins_move_last_login() {
     );
     let r = s.send(s.request(Method::HEAD, "/api/users/self", &token));
     assert!(r.cookies().is_empty());
-    assert_eq!(me(&s, &token)["last_login"], registered);
+    assert_eq!(s.me(&token)["last_login"], registered);
 
     // Basic requests do not log in either.
     let r = s.get(
@@ -381,16 +296,16 @@ fn token_requests_write_nothing_and_logins_move_last_login() {
     std::thread::sleep(Duration::from_millis(5));
     let login = s.login("lastlog", PASSWORD);
     login.expect(200);
-    let after_login = me(&s, &token)["last_login"].clone();
+    let after_login = s.me(&token)["last_login"].clone();
     assert!(after_login.is_string());
     assert_ne!(after_login, registered, "login must update last_login");
 
     // Using the session (a GET) is not a login.
     std::thread::sleep(Duration::from_millis(5));
-    let r = s.get("/api/users/self", &session_of(&login));
+    let r = s.get("/api/users/self", &login.session());
     r.expect(200);
     assert_eq!(r.json()["last_login"], after_login);
-    assert_eq!(me(&s, &token)["last_login"], after_login);
+    assert_eq!(s.me(&token)["last_login"], after_login);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -415,7 +330,7 @@ fn basic_auth_by_username_or_email() {
         assert_eq!(r.json()["username"], "carol1", "as {login}");
     }
     // Basic also works for unsafe methods and is not subject to CSRF.
-    let id = me(&s, &Auth::Basic("carol1".into(), PASSWORD.into()))["id"]
+    let id = s.me(&Auth::Basic("carol1".into(), PASSWORD.into()))["id"]
         .as_i64()
         .unwrap();
     s.patch(
@@ -488,12 +403,12 @@ fn session_cookies_and_csrf() {
     let (id, token) = s.register("sessy1");
     let login = s.login("sessy1", PASSWORD);
     login.expect(200);
-    let sess = session_of(&login);
-    let csrf = csrf_of(&sess);
+    let sess = login.session();
+    let csrf = sess.csrf();
     let path = user_path(id);
 
-    assert_eq!(me(&s, &sess)["username"], "sessy1");
-    assert_eq!(me(&s, &sess)["id"], id);
+    assert_eq!(s.me(&sess)["username"], "sessy1");
+    assert_eq!(s.me(&sess)["id"], id);
 
     // Unsafe method by session needs X-CSRFToken equal to the csrftoken cookie.
     assert_detail(
@@ -502,8 +417,8 @@ fn session_cookies_and_csrf() {
         CSRF_FAILED,
     );
     assert_detail(
-        &patch_with(
-            &s,
+        &s.send_with(
+            Method::PATCH,
             &path,
             &sess,
             &[("X-CSRFToken", "x".repeat(64).as_str())],
@@ -513,8 +428,8 @@ fn session_cookies_and_csrf() {
         CSRF_FAILED,
     );
     assert_detail(
-        &patch_with(
-            &s,
+        &s.send_with(
+            Method::PATCH,
             &path,
             &sess,
             &[("X-CSRFToken", "")],
@@ -524,13 +439,13 @@ fn session_cookies_and_csrf() {
         CSRF_FAILED,
     );
     assert_eq!(
-        me(&s, &token)["first_name"],
+        s.me(&token)["first_name"],
         "",
         "rejected PATCHes must not write"
     );
 
-    let r = patch_with(
-        &s,
+    let r = s.send_with(
+        Method::PATCH,
         &path,
         &sess,
         &[("X-CSRFToken", &csrf)],
@@ -538,7 +453,7 @@ fn session_cookies_and_csrf() {
     );
     r.expect(200);
     assert_eq!(r.json()["first_name"], "Alpha");
-    assert_eq!(me(&s, &token)["first_name"], "Alpha");
+    assert_eq!(s.me(&token)["first_name"], "Alpha");
 
     // A header but no csrftoken cookie.
     let Auth::Session(sid, _) = &sess else {
@@ -554,42 +469,42 @@ fn session_cookies_and_csrf() {
 
     // Origin (cvat-sdk 2.80 sends it): another host is refused, this host is fine, whatever
     // the scheme (a TLS proxy in front turns it into https).
-    let evil = patch_with(
-        &s,
+    let evil = s.send_with(
+        Method::PATCH,
         &path,
         &sess,
         &[("X-CSRFToken", &csrf), ("Origin", "http://evil.example")],
         json!({"first_name": "Evil"}),
     );
     assert_detail(&evil, 403, "CSRF Failed: Origin checking failed - http://evil.example does not match any trusted origins.");
-    let other_port = patch_with(
-        &s,
+    let other_port = s.send_with(
+        Method::PATCH,
         &path,
         &sess,
         &[("X-CSRFToken", &csrf), ("Origin", "http://127.0.0.1:1")],
         json!({"first_name": "Evil"}),
     );
     assert_eq!(other_port.status, 403, "{}", other_port.text);
-    assert_eq!(me(&s, &token)["first_name"], "Alpha");
-    let origin = format!("http://{}", host_of(&s));
-    let r = patch_with(
-        &s,
+    assert_eq!(s.me(&token)["first_name"], "Alpha");
+    let origin = format!("http://{}", s.host_port());
+    let r = s.send_with(
+        Method::PATCH,
         &path,
         &sess,
         &[("X-CSRFToken", &csrf), ("Origin", &origin)],
         json!({"first_name": "Beta"}),
     );
     r.expect(200);
-    let https_origin = format!("https://{}", host_of(&s));
-    let r = patch_with(
-        &s,
+    let https_origin = format!("https://{}", s.host_port());
+    let r = s.send_with(
+        Method::PATCH,
         &path,
         &sess,
         &[("X-CSRFToken", &csrf), ("Origin", &https_origin)],
         json!({"first_name": "Gamma"}),
     );
     r.expect(200);
-    assert_eq!(me(&s, &token)["first_name"], "Gamma");
+    assert_eq!(s.me(&token)["first_name"], "Gamma");
 
     // Safe methods: no CSRF needed, and a foreign Origin / stray X-CSRFToken is not rejected.
     let r = s.send(
@@ -631,7 +546,7 @@ fn session_cookies_and_csrf() {
         .json(&json!({"first_name": "Zeta"})),
     );
     basic_and_cookie.expect(200);
-    assert_eq!(me(&s, &sess)["first_name"], "Zeta");
+    assert_eq!(s.me(&sess)["first_name"], "Zeta");
 
     // Cookie header variants: extra cookies, other order, quoted values.
     let r = s.send(
@@ -678,37 +593,34 @@ fn sessions_expire_after_session_lifetime() {
     let s = TestServer::start_with(&["--session-lifetime", "2"]);
     let login = s.login(ADMIN, ADMIN_PASSWORD);
     login.expect(200);
-    let sess = session_of(&login);
+    let sess = login.session();
     let session_header = login
         .cookies()
         .into_iter()
         .find(|c| c.starts_with("sessionid="))
         .unwrap();
     assert!(session_header.contains("Max-Age=2;"), "{session_header}");
-    me(&s, &sess);
+    s.me(&sess);
     std::thread::sleep(Duration::from_millis(3100));
     assert_401(&s.get("/api/users/self", &sess), NOT_PROVIDED);
     // The token from the same login does not expire.
-    me(
-        &s,
-        &Auth::Token(login.json()["key"].as_str().unwrap().into()),
-    );
+    s.me(&Auth::Token(login.json()["key"].as_str().unwrap().into()));
 }
 
 /// CVAT: a live session cookie makes CSRF mandatory even on AllowAny endpoints.
 #[test]
 fn posting_to_auth_endpoints_with_a_live_session_needs_csrf() {
     let s = TestServer::start();
-    let sess = session_of(&s.login(ADMIN, ADMIN_PASSWORD));
-    let csrf = csrf_of(&sess);
+    let sess = s.login(ADMIN, ADMIN_PASSWORD).session();
+    let csrf = sess.csrf();
     let body = json!({"username": ADMIN, "password": ADMIN_PASSWORD});
     assert_detail(
         &s.post("/api/auth/login", &sess, body.clone()),
         403,
         CSRF_FAILED,
     );
-    key_of(&post_with(
-        &s,
+    key_of(&s.send_with(
+        Method::POST,
         "/api/auth/login",
         &sess,
         &[("X-CSRFToken", &csrf)],
@@ -719,7 +631,7 @@ fn posting_to_auth_endpoints_with_a_live_session_needs_csrf() {
         403,
         CSRF_FAILED,
     );
-    me(&s, &sess);
+    s.me(&sess);
     assert_detail(
         &s.post(
             "/api/auth/signing",
@@ -729,8 +641,8 @@ fn posting_to_auth_endpoints_with_a_live_session_needs_csrf() {
         403,
         CSRF_FAILED,
     );
-    let r = post_with(
-        &s,
+    let r = s.send_with(
+        Method::POST,
         "/api/auth/signing",
         &sess,
         &[("X-CSRFToken", &csrf)],
@@ -747,7 +659,7 @@ fn restart_keeps_sessions_tokens_and_signing_secret() {
     let s = TestServer::start();
     let (id, token) = s.register("durable1");
     let login = s.login("durable1", PASSWORD);
-    let sess = session_of(&login);
+    let sess = login.session();
     assert_ne!(key_of(&login), token.clone_key());
     // A URL on a fixed host (a proxy's), so that it survives the new port.
     let signed = sign(&s, &token, "http://cvat.example/api/users/self");
@@ -766,19 +678,19 @@ fn restart_keeps_sessions_tokens_and_signing_secret() {
 
     let db = s.stop();
     let s = TestServer::serve(db, &[]);
-    assert_eq!(me(&s, &token)["id"], id);
-    assert_eq!(me(&s, &sess)["id"], id);
+    assert_eq!(s.me(&token)["id"], id);
+    assert_eq!(s.me(&sess)["id"], id);
     let r = via_proxy(&s);
     r.expect(200);
     assert_eq!(r.json()["id"], id);
     // Keys stored before the restart still work next to new ones.
-    me(&s, &Auth::Token(key_of(&login)));
+    s.me(&Auth::Token(key_of(&login)));
 
     // The secret is what signs: another one (flag) invalidates the URL ...
     let db = s.stop();
     let s = TestServer::serve(db, &["--secret-key", "another-secret-entirely"]);
     assert_401(&via_proxy(&s), "Invalid signature.");
-    me(&s, &token);
+    s.me(&token);
     // ... and without the flag the stored secret is back.
     let db = s.stop();
     let s = TestServer::serve(db, &[]);
@@ -867,8 +779,8 @@ fn login_and_register_cookie_format() {
     let sid2 = again.cookie("sessionid").unwrap();
     assert_ne!(sid2, sid1, "every login starts a new session");
     // Both sessions work.
-    me(&s, &Auth::Session(sid1.clone(), csrf1.clone()));
-    me(&s, &Auth::Session(sid2, csrf1.clone()));
+    s.me(&Auth::Session(sid1.clone(), csrf1.clone()));
+    s.me(&Auth::Session(sid2, csrf1.clone()));
     // A client without cookies gets a fresh CSRF token.
     let fresh = s.login(ADMIN, ADMIN_PASSWORD);
     assert_ne!(fresh.cookie("csrftoken").unwrap(), csrf1);
@@ -916,7 +828,7 @@ fn login_and_register_cookie_format() {
         32,
         "Max-Age=1209600",
     );
-    assert_eq!(me(&s, &session_of(&reg))["username"], "cookie1");
+    assert_eq!(s.me(&reg.session())["username"], "cookie1");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -932,7 +844,7 @@ fn login_returns_a_working_key_every_time() {
     );
     let key = key_of(&r);
     assert_eq!(r.text, format!(r#"{{"key":"{key}"}}"#));
-    assert_eq!(me(&s, &Auth::Token(key.clone()))["username"], ADMIN);
+    assert_eq!(s.me(&Auth::Token(key.clone()))["username"], ADMIN);
 
     let ways = [
         json!({"username": ADMIN, "password": ADMIN_PASSWORD}),
@@ -950,7 +862,7 @@ fn login_returns_a_working_key_every_time() {
         // A new key each time: only digests are stored (unlike CVAT, which returns the same).
         let new_key = key_of(&r);
         assert_ne!(new_key, key, "{body}");
-        assert_eq!(me(&s, &Auth::Token(new_key))["username"], ADMIN, "{body}");
+        assert_eq!(s.me(&Auth::Token(new_key))["username"], ADMIN, "{body}");
         assert!(
             r.cookie("sessionid").is_some() && r.cookie("csrftoken").is_some(),
             "{body}"
@@ -960,8 +872,8 @@ fn login_returns_a_working_key_every_time() {
     let (_, other) = s.register("keyuser");
     let other_key = key_of(&s.login("keyuser", PASSWORD));
     assert_ne!(other_key, other.clone_key());
-    assert_eq!(me(&s, &Auth::Token(other_key))["username"], "keyuser");
-    me(&s, &other);
+    assert_eq!(s.me(&Auth::Token(other_key))["username"], "keyuser");
+    s.me(&other);
 }
 
 #[test]
@@ -1041,63 +953,71 @@ fn login_body_parsers() {
         "username={ADMIN}&password={}",
         ADMIN_PASSWORD.replace('!', "%21")
     );
-    let key = key_of(&post_raw(
-        &s,
+    let key = key_of(&s.send_raw(
+        Method::POST,
         "/api/auth/login",
-        "application/x-www-form-urlencoded",
+        &Auth::None,
+        Some("application/x-www-form-urlencoded"),
         &form,
     ));
-    assert_eq!(me(&s, &Auth::Token(key))["username"], ADMIN);
+    assert_eq!(s.me(&Auth::Token(key))["username"], ADMIN);
     // Every parser logs in (each login answers with a new key).
-    me(
-        &s,
-        &Auth::Token(key_of(&post_raw(
-            &s,
-            "/api/auth/login",
-            "application/x-www-form-urlencoded; charset=utf-8",
-            &form,
-        ))),
-    );
+    s.me(&Auth::Token(key_of(&s.send_raw(
+        Method::POST,
+        "/api/auth/login",
+        &Auth::None,
+        Some("application/x-www-form-urlencoded; charset=utf-8"),
+        &form,
+    ))));
     let multipart = format!(
         "--XyZ\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n{ADMIN}\r\n\
          --XyZ\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n{ADMIN_PASSWORD}\r\n--XyZ--\r\n"
     );
-    me(
-        &s,
-        &Auth::Token(key_of(&post_raw(
-            &s,
-            "/api/auth/login",
-            "multipart/form-data; boundary=XyZ",
-            &multipart,
-        ))),
-    );
-    me(
-        &s,
-        &Auth::Token(key_of(&post_raw(
-            &s,
-            "/api/auth/login",
-            "application/json; charset=utf-8",
-            &json!({"username": ADMIN, "password": ADMIN_PASSWORD}).to_string(),
-        ))),
-    );
+    s.me(&Auth::Token(key_of(&s.send_raw(
+        Method::POST,
+        "/api/auth/login",
+        &Auth::None,
+        Some("multipart/form-data; boundary=XyZ"),
+        &multipart,
+    ))));
+    s.me(&Auth::Token(key_of(&s.send_raw(
+        Method::POST,
+        "/api/auth/login",
+        &Auth::None,
+        Some("application/json; charset=utf-8"),
+        &json!({"username": ADMIN, "password": ADMIN_PASSWORD}).to_string(),
+    ))));
 
     let json_text = json!({"username": ADMIN, "password": ADMIN_PASSWORD}).to_string();
     assert_detail(
-        &post_raw(&s, "/api/auth/login", "text/plain", &json_text),
+        &s.send_raw(
+            Method::POST,
+            "/api/auth/login",
+            &Auth::None,
+            Some("text/plain"),
+            &json_text,
+        ),
         415,
         "Unsupported media type \"text/plain\" in request.",
     );
     assert_detail(
-        &post_raw(
-            &s,
+        &s.send_raw(
+            Method::POST,
             "/api/auth/login",
-            "application/vnd.cvat+json",
+            &Auth::None,
+            Some("application/vnd.cvat+json"),
             &json_text,
         ),
         415,
         "Unsupported media type \"application/vnd.cvat+json\" in request.",
     );
-    let broken = post_raw(&s, "/api/auth/login", "application/json", "{username");
+    let broken = s.send_raw(
+        Method::POST,
+        "/api/auth/login",
+        &Auth::None,
+        Some("application/json"),
+        "{username",
+    );
     assert_eq!(broken.status, 400, "{}", broken.text);
     assert!(
         broken.json()["detail"]
@@ -1108,12 +1028,24 @@ fn login_body_parsers() {
         broken.text
     );
     assert_body(
-        &post_raw(&s, "/api/auth/login", "application/json", "[]"),
+        &s.send_raw(
+            Method::POST,
+            "/api/auth/login",
+            &Auth::None,
+            Some("application/json"),
+            "[]",
+        ),
         400,
         r#"{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}"#,
     );
     assert_body(
-        &post_raw(&s, "/api/auth/login", "application/json", "null"),
+        &s.send_raw(
+            Method::POST,
+            "/api/auth/login",
+            &Auth::None,
+            Some("application/json"),
+            "null",
+        ),
         400,
         r#"{"non_field_errors":["No data provided"]}"#,
     );
@@ -1138,10 +1070,10 @@ fn logout_deletes_the_token() {
     assert_401(&s.get("/api/users/self", &token), "Invalid token.");
     // Logout deletes the user's keys, not the sessions: the session from before still works,
     // and every login issues a new key.
-    me(&s, &session_of(&login));
+    s.me(&login.session());
     let new_key = key_of(&s.login(ADMIN, ADMIN_PASSWORD));
     assert_ne!(new_key, key);
-    me(&s, &Auth::Token(new_key.clone()));
+    s.me(&Auth::Token(new_key.clone()));
     assert_ne!(key_of(&s.login(ADMIN, ADMIN_PASSWORD)), new_key);
 }
 
@@ -1150,20 +1082,20 @@ fn logout_by_session_clears_the_cookie() {
     let s = TestServer::start();
     let login = s.login(ADMIN, ADMIN_PASSWORD);
     let key = key_of(&login);
-    let sess = session_of(&login);
-    let other_session = session_of(&s.login(ADMIN, ADMIN_PASSWORD));
+    let sess = login.session();
+    let other_session = s.login(ADMIN, ADMIN_PASSWORD).session();
 
     assert_detail(
         &s.post("/api/auth/logout", &sess, json!({})),
         403,
         CSRF_FAILED,
     );
-    me(&s, &sess);
-    let r = post_with(
-        &s,
+    s.me(&sess);
+    let r = s.send_with(
+        Method::POST,
         "/api/auth/logout",
         &sess,
-        &[("X-CSRFToken", &csrf_of(&sess))],
+        &[("X-CSRFToken", &sess.csrf())],
         json!({}),
     );
     assert_body(&r, 200, r#"{"detail":"Successfully logged out."}"#);
@@ -1188,7 +1120,7 @@ fn logout_by_session_clears_the_cookie() {
         "Invalid token.",
     );
     // Only that session is flushed.
-    me(&s, &other_session);
+    s.me(&other_session);
 }
 
 #[test]
@@ -1239,7 +1171,7 @@ fn logout_anonymous_and_wrong_method() {
     // Logging out through GET does nothing.
     let token = s.admin();
     s.get("/api/auth/logout", &token);
-    me(&s, &token);
+    s.me(&token);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1268,17 +1200,17 @@ fn register_creates_a_logged_in_user() {
         )
     );
     let token = Auth::Token(key.clone());
-    let u = me(&s, &token);
+    let u = s.me(&token);
     assert_eq!(u["groups"], json!(["user"]));
     assert_eq!(u["is_staff"], false);
     assert_eq!(u["is_superuser"], false);
     assert_eq!(u["is_active"], true);
     assert!(u["last_login"].is_string());
     // The cookies log the new user in.
-    assert_eq!(me(&s, &session_of(&r))["username"], "newbie1");
+    assert_eq!(s.me(&r.session())["username"], "newbie1");
     // The password works; the login returns a new key, and the registration's still works.
     assert_ne!(key_of(&s.login("newbie1", PASSWORD)), key);
-    me(&s, &token);
+    s.me(&token);
 
     // Minimal body; works even when already authenticated (creates another user).
     let r = s.post(
@@ -1294,7 +1226,7 @@ fn register_creates_a_logged_in_user() {
             r#"{{"username":"minimal1","email":"","first_name":"","last_name":"","email_verification_required":false,"key":"{key2}"}}"#
         )
     );
-    assert_eq!(me(&s, &Auth::Token(key2))["groups"], json!(["user"]));
+    assert_eq!(s.me(&Auth::Token(key2))["groups"], json!(["user"]));
 }
 
 #[test]
@@ -1361,7 +1293,7 @@ fn register_errors() {
 fn password_change() {
     let s = TestServer::start();
     let (_, token) = s.register("changer");
-    let sess = session_of(&s.login("changer", PASSWORD));
+    let sess = s.login("changer", PASSWORD).session();
     let path = "/api/auth/password/change";
     const NEW: &str = "An0ther-Good-Pass";
 
@@ -1434,19 +1366,19 @@ fn password_change() {
         ),
         "Invalid username/password.",
     );
-    me(&s, &Auth::Token(key_of(&s.login("changer", NEW))));
-    me(&s, &Auth::Basic("changer".into(), NEW.into()));
+    s.me(&Auth::Token(key_of(&s.login("changer", NEW))));
+    s.me(&Auth::Basic("changer".into(), NEW.into()));
     // The token that made the change stays valid; the other session is revoked (unlike CVAT).
-    me(&s, &token);
+    s.me(&token);
     assert_401(&s.get("/api/users/self", &sess), NOT_PROVIDED);
 
     // And back, through a session with CSRF.
-    let sess = session_of(&s.login("changer", NEW));
-    let r = post_with(
-        &s,
+    let sess = s.login("changer", NEW).session();
+    let r = s.send_with(
+        Method::POST,
         path,
         &sess,
-        &[("X-CSRFToken", &csrf_of(&sess))],
+        &[("X-CSRFToken", &sess.csrf())],
         json!({"old_password": NEW, "new_password1": PASSWORD, "new_password2": PASSWORD}),
     );
     assert_body(&r, 200, r#"{"detail":"New password has been saved."}"#);
@@ -1592,7 +1524,7 @@ fn signed_urls() {
         json!({"first_name": "Signed"}),
     );
     assert_401(&r, NOT_PROVIDED);
-    assert_eq!(me(&s, &token)["first_name"], "");
+    assert_eq!(s.me(&token)["first_name"], "");
 }
 
 #[test]
@@ -1642,7 +1574,7 @@ fn signed_urls_expire() {
 fn account_lockout_after_failures() {
     let s = TestServer::start_with(&["--login-failures-per-account", "3", "--login-lockout", "60"]);
     let (victim_id, victim_token) = s.register("victim");
-    let victim_session = session_of(&s.login("victim", PASSWORD));
+    let victim_session = s.login("victim", PASSWORD).session();
     s.register("bystander");
 
     // Failures through the login endpoint and Basic auth count alike.
@@ -1684,10 +1616,10 @@ fn account_lockout_after_failures() {
     );
 
     // Tokens and sessions keep working; so does the same address for other accounts.
-    assert_eq!(me(&s, &victim_token)["id"], victim_id);
-    assert_eq!(me(&s, &victim_session)["id"], victim_id);
+    assert_eq!(s.me(&victim_token)["id"], victim_id);
+    assert_eq!(s.me(&victim_session)["id"], victim_id);
     key_of(&s.login("bystander", PASSWORD));
-    me(&s, &Auth::Basic("bystander".into(), PASSWORD.into()));
+    s.me(&Auth::Basic("bystander".into(), PASSWORD.into()));
     s.get("/api/server/about", &Auth::None).expect(200);
     // A password change checks the old password like a login: locked too (unlike CVAT).
     assert_throttled(
@@ -1767,7 +1699,7 @@ fn address_lockout_across_usernames() {
         60,
     );
     // Other traffic is not throttled.
-    me(&s, &admin);
+    s.me(&admin);
     s.get("/api/server/about", &Auth::None).expect(200);
     assert_401(&s.get("/api/users/self", &Auth::None), NOT_PROVIDED);
     let r = s.post(
@@ -1776,7 +1708,7 @@ fn address_lockout_across_usernames() {
         json!({"username": "late1", "password1": PASSWORD, "password2": PASSWORD}),
     );
     r.expect(201);
-    me(&s, &Auth::Token(r.json()["key"].as_str().unwrap().into()));
+    s.me(&Auth::Token(r.json()["key"].as_str().unwrap().into()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1804,7 +1736,7 @@ fn django_pbkdf2_hash_verifies_and_is_upgraded() {
     assert!(upgraded.starts_with("argon2$argon2id$v=19$"), "{upgraded}");
     // The upgraded hash verifies the same password, by every route.
     key_of(&s.login("legacy1", DJANGO_PASSWORD));
-    me(&s, &Auth::Basic("legacy1".into(), DJANGO_PASSWORD.into()));
+    s.me(&Auth::Basic("legacy1".into(), DJANGO_PASSWORD.into()));
     assert_eq!(
         stored_hash(&s.db.url, id),
         upgraded,
@@ -1842,13 +1774,10 @@ fn django_hashes_upgrade_through_basic_auth_too() {
         "Invalid username/password.",
     );
     assert_eq!(stored_hash(&s.db.url, id1), DJANGO_HASH_CHEAP);
-    me(&s, &Auth::Basic("legacy2".into(), DJANGO_PASSWORD.into()));
+    s.me(&Auth::Basic("legacy2".into(), DJANGO_PASSWORD.into()));
     assert!(stored_hash(&s.db.url, id1).starts_with("argon2$argon2id$"));
 
-    me(
-        &s,
-        &Auth::Basic("legacy3".into(), "Dj4ngo-Argon-Pass".into()),
-    );
+    s.me(&Auth::Basic("legacy3".into(), "Dj4ngo-Argon-Pass".into()));
     let upgraded = stored_hash(&s.db.url, id2);
     assert!(
         upgraded.starts_with("argon2$argon2id$") && upgraded != django_argon2,
@@ -1954,7 +1883,7 @@ fn negotiation_on_auth_endpoints() {
         406,
         cannot,
     );
-    me(&s, &token);
+    s.me(&token);
     let reg = json!({"username": "ghostly", "password1": PASSWORD, "password2": PASSWORD});
     assert_detail(
         &post_accept("/api/auth/register", &Auth::None, "text/plain", &reg),

@@ -11,15 +11,6 @@ use serde_json::json;
 
 use crate::common::*;
 
-fn usernames(r: &Resp) -> Vec<String> {
-    r.json()["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["username"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn sort_by_username_is_byte_order_on_every_engine() {
     let s = TestServer::start();

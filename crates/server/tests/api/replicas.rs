@@ -60,22 +60,12 @@ fn deactivation_and_deletion_take_effect_on_the_other_replica_at_once() {
     let basic = Auth::Basic("replica_user".into(), PASSWORD.into());
     b.get("/api/users/self", &user).expect(200);
     b.get("/api/users/self", &basic).expect(200);
-    a.patch(
-        &format!("/api/users/{id}"),
-        &admin,
-        json!({"is_active": false}),
-    )
-    .expect(200);
+    a.set_active(&admin, id, false);
     let r = b.get("/api/users/self", &user);
     r.expect(401);
     assert_eq!(r.json()["detail"], "User inactive or deleted.");
     b.get("/api/users/self", &basic).expect(401);
-    a.patch(
-        &format!("/api/users/{id}"),
-        &admin,
-        json!({"is_active": true}),
-    )
-    .expect(200);
+    a.set_active(&admin, id, true);
     b.get("/api/users/self", &user).expect(200);
     a.delete(&format!("/api/users/{id}"), &admin).expect(204);
     let r = b.get("/api/users/self", &user);

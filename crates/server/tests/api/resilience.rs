@@ -717,17 +717,6 @@ const KINDS: [Kind; 6] = [
     Kind::NoGroup,
 ];
 
-const WRITABLE: [&str; 8] = [
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "groups",
-    "is_staff",
-    "is_superuser",
-    "is_active",
-];
-
 impl Kind {
     fn setup(self) -> (&'static [&'static str], bool, bool) {
         match self {
@@ -804,7 +793,7 @@ fn escalation_matrix_who_may_change_what() {
         let (groups, staff, su) = kind.setup();
         for own in [true, false] {
             let mut row = Vec::new();
-            for field in WRITABLE {
+            for field in WRITABLE_FIELDS {
                 n += 1;
                 let (rid, rauth) = s.register_as(&admin, &format!("req{n:03}"), groups, staff, su);
                 let target = if own {
@@ -835,7 +824,7 @@ fn escalation_matrix_who_may_change_what() {
                         } else {
                             assert_eq!(after[field], value, "{cell}");
                         }
-                        for other in WRITABLE.iter().filter(|f| **f != field) {
+                        for other in WRITABLE_FIELDS.iter().filter(|f| **f != field) {
                             assert_eq!(
                                 after[*other], before[*other],
                                 "{cell}: {other} changed too"
@@ -925,7 +914,7 @@ fn escalation_matrix_who_may_change_what() {
         assert_eq!(r.status.as_u16(), status, "{kind:?} {body}: {}", r.text);
         assert_eq!(fetch(target), before, "{kind:?} {body}");
     }
-    eprintln!("escalation matrix ({cells} cells; ok / 403 / unk = Got unknown fields / perm = no permission):\n   fields: {}\n{table}", WRITABLE.join(" "));
+    eprintln!("escalation matrix ({cells} cells; ok / 403 / unk = Got unknown fields / perm = no permission):\n   fields: {}\n{table}", WRITABLE_FIELDS.join(" "));
 }
 
 // ---------------------------------------------------------------------------------------

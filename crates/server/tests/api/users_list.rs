@@ -13,24 +13,6 @@ use crate::common::*;
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-fn ids(r: &Resp) -> Vec<i64> {
-    r.json()["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no results: {}", r.text))
-        .iter()
-        .map(|u| u["id"].as_i64().unwrap())
-        .collect()
-}
-
-fn usernames(r: &Resp) -> Vec<String> {
-    r.json()["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no results: {}", r.text))
-        .iter()
-        .map(|u| u["username"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn username_set(r: &Resp) -> BTreeSet<String> {
     usernames(r).into_iter().collect()
 }
@@ -60,16 +42,8 @@ fn assert_filter_error(r: &Resp, msg: &str) {
     assert_eq!(r.json(), json!([msg]), "body: {}", r.text);
 }
 
-fn get_with(s: &TestServer, path: &str, auth: &Auth, headers: &[(&str, &str)]) -> Resp {
-    let mut rb = s.request(Method::GET, path, auth);
-    for (k, v) in headers {
-        rb = rb.header(*k, *v);
-    }
-    s.send(rb)
-}
-
 fn get_accept(s: &TestServer, path: &str, auth: &Auth, accept: &str) -> Resp {
-    get_with(s, path, auth, &[("Accept", accept)])
+    s.get_with(path, auth, &[("Accept", accept)])
 }
 
 /// A raw HTTP/1.1 exchange, for requests reqwest would alter (e.g. no `Accept` at all).
@@ -184,12 +158,7 @@ fn admin_sees_everyone_including_inactive_in_full_shape() {
     let admin = s.admin();
     let (alice, _) = s.register("alice_a");
     let (bob, _) = s.register("bob_b");
-    s.patch(
-        &format!("/api/users/{bob}"),
-        &admin,
-        json!({"is_active": false}),
-    )
-    .expect(200);
+    s.set_active(&admin, bob, false);
 
     let r = s.get("/api/users", &admin);
     r.expect(200);
@@ -350,10 +319,7 @@ fn sessions_and_basic_auth_see_the_same_lists() {
     let (id, _) = s.register("alice_a");
     let login = s.login("alice_a", PASSWORD);
     login.expect(200);
-    let session = Auth::Session(
-        login.cookie("sessionid").unwrap(),
-        login.cookie("csrftoken").unwrap(),
-    );
+    let session = login.session();
     let basic = Auth::Basic("alice_a".into(), PASSWORD.into());
     for auth in [session, basic] {
         let r = s.get("/api/users", &auth);
@@ -540,7 +506,7 @@ fn forwarded_host_and_proto_are_reflected_in_links_and_urls() {
         ("X-Forwarded-Host", "cvat.example.com"),
         ("X-Forwarded-Proto", "https"),
     ];
-    let r = get_with(&s, "/api/users?page_size=1", &admin, &fwd);
+    let r = s.get_with("/api/users?page_size=1", &admin, &fwd);
     r.expect(200);
     let j = r.json();
     assert_eq!(
@@ -551,51 +517,35 @@ fn forwarded_host_and_proto_are_reflected_in_links_and_urls() {
         j["results"][0]["url"],
         format!("https://cvat.example.com/api/users/{}", users[1].0)
     );
-    let r = get_with(&s, "/api/users?page_size=1&page=2", &admin, &fwd);
+    let r = s.get_with("/api/users?page_size=1&page=2", &admin, &fwd);
     assert_eq!(
         r.json()["previous"],
         "https://cvat.example.com/api/users?page_size=1"
     );
-    let r = get_with(&s, "/api/users/self", &admin, &fwd);
+    let r = s.get_with("/api/users/self", &admin, &fwd);
     assert_eq!(r.json()["url"], "https://cvat.example.com/api/users/1");
-    let r = get_with(&s, &format!("/api/users/{}", users[0].0), &admin, &fwd);
+    let r = s.get_with(&format!("/api/users/{}", users[0].0), &admin, &fwd);
     assert_eq!(
         r.json()["url"],
         format!("https://cvat.example.com/api/users/{}", users[0].0)
     );
 
     // Host only: the scheme stays http. A Host header alone is used as is.
-    let r = get_with(
-        &s,
+    let r = s.get_with(
         "/api/users/self",
         &admin,
         &[("X-Forwarded-Host", "proxy.local:8080")],
     );
     assert_eq!(r.json()["url"], "http://proxy.local:8080/api/users/1");
-    let r = get_with(
-        &s,
-        "/api/users/self",
-        &admin,
-        &[("X-Forwarded-Proto", "https")],
-    );
+    let r = s.get_with("/api/users/self", &admin, &[("X-Forwarded-Proto", "https")]);
     assert_eq!(
         r.json()["url"],
         format!("{}/api/users/1", s.base.replace("http://", "https://"))
     );
-    let r = get_with(
-        &s,
-        "/api/users/self",
-        &admin,
-        &[("X-Forwarded-Proto", "http")],
-    );
+    let r = s.get_with("/api/users/self", &admin, &[("X-Forwarded-Proto", "http")]);
     assert_eq!(r.json()["url"], format!("{}/api/users/1", s.base));
     // X-Organization is a header, never reflected in links.
-    let r = get_with(
-        &s,
-        "/api/users?page_size=1",
-        &admin,
-        &[("X-Organization", "")],
-    );
+    let r = s.get_with("/api/users?page_size=1", &admin, &[("X-Organization", "")]);
     r.expect(200);
     assert_eq!(
         r.json()["next"],

@@ -25,17 +25,6 @@ const UNKNOWN_PREFIX: &str = "Got unknown fields: ";
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-fn user_path(id: i64) -> String {
-    format!("/api/users/{id}")
-}
-
-/// A 400 whose body is exactly `body`.
-#[track_caller]
-fn assert_400(r: &Resp, body: Value) {
-    r.expect(400);
-    assert_eq!(r.json(), body, "body: {}", r.text);
-}
-
 /// A 400 `{"non_field_errors": ["<prefix>{'a', 'b'}"]}`; returns the names in the set, whose
 /// order Python does not define.
 #[track_caller]
@@ -64,20 +53,6 @@ fn non_field_set(r: &Resp, prefix: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn patch_raw(
-    s: &TestServer,
-    path: &str,
-    auth: &Auth,
-    content_type: Option<&str>,
-    body: impl Into<Vec<u8>>,
-) -> Resp {
-    let mut rb = s.request(Method::PATCH, path, auth);
-    if let Some(ct) = content_type {
-        rb = rb.header("Content-Type", ct);
-    }
-    s.send(rb.body(body.into()))
-}
-
 fn multipart(boundary: &str, fields: &[(&str, &str)]) -> String {
     let mut out = String::new();
     for (k, v) in fields {
@@ -89,27 +64,12 @@ fn multipart(boundary: &str, fields: &[(&str, &str)]) -> String {
     out
 }
 
-/// The user as an admin sees it.
-fn fetch(s: &TestServer, admin: &Auth, id: i64) -> Value {
-    let r = s.get(&user_path(id), admin);
-    r.expect(200);
-    r.json()
-}
-
-/// A server, an admin token, and registered users with the given names.
-fn setup(names: &[&str]) -> (TestServer, Auth, Vec<(i64, Auth)>) {
-    let s = TestServer::start();
-    let admin = s.admin();
-    let users = names.iter().map(|n| s.register(n)).collect();
-    (s, admin, users)
-}
-
 // ---------------------------------------------------------------------------------------------
 // staff requester: the full serializer (§7.1)
 
 #[test]
 fn staff_patch_sets_every_writable_field() {
-    let (s, admin, u) = setup(&["alice_a"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a"]);
     let id = u[0].0;
     let r = s.patch(
         &user_path(id),
@@ -141,7 +101,7 @@ fn staff_patch_sets_every_writable_field() {
         (json!(true), json!(false), json!(true))
     );
     // The response is what a re-GET shows.
-    let mut again = fetch(&s, &admin, id);
+    let mut again = s.fetch(&admin, id);
     again["groups"] = json!(group_set(&again["groups"]));
     let mut resp = j.clone();
     resp["groups"] = json!(group_set(&resp["groups"]));
@@ -150,7 +110,7 @@ fn staff_patch_sets_every_writable_field() {
     s.login("alice_new", PASSWORD).expect(200);
 
     // Read-only and unknown keys (password included) are ignored.
-    let before = fetch(&s, &admin, id);
+    let before = s.fetch(&admin, id);
     let r = s.patch(
         &user_path(id),
         &admin,
@@ -159,7 +119,7 @@ fn staff_patch_sets_every_writable_field() {
     );
     r.expect(200);
     assert_eq!(r.json(), before);
-    assert_eq!(fetch(&s, &admin, id), before);
+    assert_eq!(s.fetch(&admin, id), before);
     s.login("alice_new", PASSWORD).expect(200);
     assert_eq!(s.get("/api/users/99999", &admin).status.as_u16(), 404);
 
@@ -187,7 +147,7 @@ fn staff_patch_sets_every_writable_field() {
 
 #[test]
 fn groups_replace_clear_and_collapse_duplicates() {
-    let (s, admin, u) = setup(&["alice_a"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a"]);
     let p = user_path(u[0].0);
     let groups = |r: Resp| {
         r.expect(200);
@@ -198,13 +158,13 @@ fn groups_replace_clear_and_collapse_duplicates() {
         set(&["business", "worker"])
     );
     assert_eq!(
-        group_set(&fetch(&s, &admin, u[0].0)["groups"]),
+        group_set(&s.fetch(&admin, u[0].0)["groups"]),
         set(&["business", "worker"])
     );
     let r = s.patch(&p, &admin, json!({"groups": []}));
     r.expect(200);
     assert_eq!(r.json()["groups"], json!([]));
-    assert_eq!(fetch(&s, &admin, u[0].0)["groups"], json!([]));
+    assert_eq!(s.fetch(&admin, u[0].0)["groups"], json!([]));
     let r = s.patch(&p, &admin, json!({"groups": ["user", "user", "user"]}));
     r.expect(200);
     assert_eq!(r.json()["groups"], json!(["user"]));
@@ -254,16 +214,16 @@ fn groups_replace_clear_and_collapse_duplicates() {
             &admin,
             json!({"groups": value, "first_name": "changed"}),
         );
-        assert_400(&r, json!({"groups": [msg]}));
+        assert_json(&r, 400, json!({"groups": [msg]}));
     }
-    let after = fetch(&s, &admin, u[0].0);
+    let after = s.fetch(&admin, u[0].0);
     assert_eq!(after["groups"], json!(["user"]));
     assert_eq!(after["first_name"], "x");
 }
 
 #[test]
 fn superuser_and_staff_readds_the_admin_group() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b"]);
     let p = user_path(u[0].0);
     let groups = |body: Value| {
         let r = s.patch(&p, &admin, body);
@@ -312,11 +272,11 @@ fn superuser_and_staff_readds_the_admin_group() {
 
 #[test]
 fn username_validation() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b"]);
     let p = user_path(u[0].0);
     let err = |v: Value, msgs: &[&str]| {
         let r = s.patch(&p, &admin, json!({"username": v}));
-        assert_400(&r, json!({"username": msgs}));
+        assert_json(&r, 400, json!({"username": msgs}));
     };
     err(json!("bad name!"), &[BAD_USERNAME]);
     err(json!("tab\tname"), &[BAD_USERNAME]);
@@ -336,13 +296,13 @@ fn username_validation() {
     err(json!(["a"]), &[NOT_STRING]);
     err(json!({"a": 1}), &[NOT_STRING]);
     err(json!(true), &[NOT_STRING]);
-    assert_eq!(fetch(&s, &admin, u[0].0)["username"], "alice_a");
+    assert_eq!(s.fetch(&admin, u[0].0)["username"], "alice_a");
 
     let ok = |v: Value, want: &str| {
         let r = s.patch(&p, &admin, json!({"username": v}));
         r.expect(200);
         assert_eq!(r.json()["username"], want);
-        assert_eq!(fetch(&s, &admin, u[0].0)["username"], want);
+        assert_eq!(s.fetch(&admin, u[0].0)["username"], want);
     };
     ok(json!("alice_a"), "alice_a"); // unchanged own name
     ok(json!("BOB_B"), "BOB_B"); // case-sensitive uniqueness
@@ -363,7 +323,7 @@ fn renamed_users_still_log_in_as_themselves() {
     // PATCH allows usernames that differ only in case, and usernames that look like another
     // user's e-mail. Django's backends try the exact username first, then case-insensitive
     // usernames, then e-mails; the same password must not land in someone else's account.
-    let (s, admin, u) = setup(&["alice_a", "bob_b", "carol_c"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b", "carol_c"]);
     let (alice, bob, carol) = (u[0].0, u[1].0, u[2].0);
     s.patch(&user_path(alice), &admin, json!({"username": "BOB_B"}))
         .expect(200);
@@ -400,7 +360,7 @@ fn renamed_users_still_log_in_as_themselves() {
 
 #[test]
 fn name_and_email_validation() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b"]);
     let id = u[0].0;
     let p = user_path(id);
     for field in ["first_name", "last_name", "email"] {
@@ -411,7 +371,7 @@ fn name_and_email_validation() {
             (json!(false), NOT_STRING),
         ] {
             let r = s.patch(&p, &admin, json!({ field: v }));
-            assert_400(&r, json!({ field: [msg] }));
+            assert_json(&r, 400, json!({ field: [msg] }));
         }
     }
     // Both names too long: both reported, together with other fields' errors.
@@ -420,26 +380,28 @@ fn name_and_email_validation() {
         &admin,
         json!({"first_name": "f".repeat(151), "last_name": "l".repeat(151), "email": "nope", "is_active": "maybe", "username": null}),
     );
-    assert_400(
+    assert_json(
         &r,
+        400,
         json!({"username": [NOT_NULL], "first_name": [MAX_150], "last_name": [MAX_150], "email": [BAD_EMAIL], "is_active": [BAD_BOOL]}),
     );
     let r = s.patch(&p, &admin, json!({"first_name": "a\u{0}b"}));
-    assert_400(&r, json!({"first_name": [NUL]}));
+    assert_json(&r, 400, json!({"first_name": [NUL]}));
     // All of a field's validators report, in DRF's order (length, then NUL, then e-mail).
     let r = s.patch(
         &p,
         &admin,
         json!({"last_name": format!("{}\u{0}", "l".repeat(151))}),
     );
-    assert_400(&r, json!({"last_name": [MAX_150, NUL]}));
+    assert_json(&r, 400, json!({"last_name": [MAX_150, NUL]}));
     let r = s.patch(
         &p,
         &admin,
         json!({"email": "a\u{0}b@example.com", "username": "a\u{0}b"}),
     );
-    assert_400(
+    assert_json(
         &r,
+        400,
         json!({"username": [BAD_USERNAME, NUL], "email": [NUL, BAD_EMAIL]}),
     );
     // Numbers are stringified, whitespace trimmed, 150 characters fit.
@@ -473,7 +435,7 @@ fn name_and_email_validation() {
         "a..b@example.com",
     ] {
         let r = s.patch(&p, &admin, json!({"email": bad}));
-        assert_400(&r, json!({"email": [BAD_EMAIL]}));
+        assert_json(&r, 400, json!({"email": [BAD_EMAIL]}));
     }
     let long_ok = format!("{}@example.com", "a".repeat(254 - 12));
     assert_eq!(long_ok.len(), 254);
@@ -482,10 +444,10 @@ fn name_and_email_validation() {
     assert_eq!(r.json()["email"], long_ok);
     let too_long = format!("{}@example.com", "a".repeat(255 - 12));
     let r = s.patch(&p, &admin, json!({"email": too_long}));
-    assert_400(&r, json!({"email": [MAX_254]}));
+    assert_json(&r, 400, json!({"email": [MAX_254]}));
     // DRF runs the length check before the e-mail check and reports both.
     let r = s.patch(&p, &admin, json!({"email": "b".repeat(300)}));
-    assert_400(&r, json!({"email": [MAX_254, BAD_EMAIL]}));
+    assert_json(&r, 400, json!({"email": [MAX_254, BAD_EMAIL]}));
     // Blank is allowed; duplicates of other users' addresses are allowed; trimmed.
     let r = s.patch(&p, &admin, json!({"email": ""}));
     r.expect(200);
@@ -503,14 +465,14 @@ fn name_and_email_validation() {
     );
     r.expect(200);
     assert_eq!(r.json()["email"], "First.Last+tag@Sub.Example.org");
-    let last = fetch(&s, &admin, id);
+    let last = s.fetch(&admin, id);
     assert_eq!(last["email"], "First.Last+tag@Sub.Example.org");
     assert_eq!(last["first_name"], "Alice");
 }
 
 #[test]
 fn boolean_spellings() {
-    let (s, admin, u) = setup(&["alice_a"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a"]);
     let p = user_path(u[0].0);
     let truthy = [
         json!(true),
@@ -571,12 +533,12 @@ fn boolean_spellings() {
             json!(0.5),
         ] {
             let r = s.patch(&p, &admin, json!({ field: v }));
-            assert_400(&r, json!({ field: [BAD_BOOL] }));
+            assert_json(&r, 400, json!({ field: [BAD_BOOL] }));
         }
         let r = s.patch(&p, &admin, json!({ field: null }));
-        assert_400(&r, json!({ field: [NOT_NULL] }));
+        assert_json(&r, 400, json!({ field: [NOT_NULL] }));
     }
-    let j = fetch(&s, &admin, u[0].0);
+    let j = s.fetch(&admin, u[0].0);
     assert_eq!(
         (
             j["is_staff"].clone(),
@@ -592,9 +554,10 @@ fn boolean_spellings() {
 
 #[test]
 fn non_staff_patch_uses_the_basic_serializer() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b"]);
     let (id, me) = (u[0].0, &u[0].1);
     let p = user_path(id);
+    let refused = |body: Value, errors: Value| assert_json(&s.patch(&p, me, body), 400, errors);
     let r = s.patch(&p, me, json!({"first_name": "Alice", "last_name": "A", "username": "alice_x", "id": 999, "url": "x"}));
     r.expect(200);
     assert_eq!(
@@ -611,26 +574,22 @@ fn non_staff_patch_uses_the_basic_serializer() {
     r.expect(200);
     assert_eq!(keys(&r.json()), BASIC_KEYS);
 
-    let snapshot = fetch(&s, &admin, id);
+    let snapshot = s.fetch(&admin, id);
     // email / is_active / anything unknown: "Got unknown fields".
-    let r = s.patch(&p, me, json!({"email": "new@example.com"}));
-    assert_400(
-        &r,
+    refused(
+        json!({"email": "new@example.com"}),
         json!({"non_field_errors": ["Got unknown fields: {'email'}"]}),
     );
-    let r = s.patch(&p, me, json!({"email": "not an email"}));
-    assert_400(
-        &r,
+    refused(
+        json!({"email": "not an email"}),
         json!({"non_field_errors": ["Got unknown fields: {'email'}"]}),
     );
-    let r = s.patch(&p, me, json!({"is_active": false}));
-    assert_400(
-        &r,
+    refused(
+        json!({"is_active": false}),
         json!({"non_field_errors": ["Got unknown fields: {'is_active'}"]}),
     );
-    let r = s.patch(&p, me, json!({"password": "x"}));
-    assert_400(
-        &r,
+    refused(
+        json!({"password": "x"}),
         json!({"non_field_errors": ["Got unknown fields: {'password'}"]}),
     );
     let r = s.patch(
@@ -641,9 +600,8 @@ fn non_staff_patch_uses_the_basic_serializer() {
     assert_eq!(non_field_set(&r, UNKNOWN_PREFIX), set(&["bogus", "email"]));
     // groups / is_staff / is_superuser among them: the permissions message, listing all unknown keys.
     for key in ["is_staff", "is_superuser", "groups"] {
-        let r = s.patch(&p, me, json!({ key: true }));
-        assert_400(
-            &r,
+        refused(
+            json!({ key: true }),
             json!({"non_field_errors": [format!("{PERMS_PREFIX}{{'{key}'}}")]}),
         );
     }
@@ -662,25 +620,20 @@ fn non_staff_patch_uses_the_basic_serializer() {
         set(&["email", "is_superuser"])
     );
     // Field errors come first; the unknown-key check is not reached.
-    let r = s.patch(
-        &p,
-        me,
+    refused(
         json!({"username": "bad name!", "is_staff": true, "email": "x"}),
+        json!({"username": [BAD_USERNAME]}),
     );
-    assert_400(&r, json!({"username": [BAD_USERNAME]}));
-    let r = s.patch(&p, me, json!({"username": "bob_b", "groups": ["admin"]}));
-    assert_400(&r, json!({"username": [USERNAME_TAKEN]}));
-    let r = s.patch(
-        &p,
-        me,
+    refused(
+        json!({"username": "bob_b", "groups": ["admin"]}),
+        json!({"username": [USERNAME_TAKEN]}),
+    );
+    refused(
         json!({"first_name": null, "last_name": "l".repeat(151), "is_active": true}),
-    );
-    assert_400(
-        &r,
         json!({"first_name": [NOT_NULL], "last_name": [MAX_150]}),
     );
     // Nothing of the above changed anything.
-    assert_eq!(fetch(&s, &admin, id), snapshot);
+    assert_eq!(s.fetch(&admin, id), snapshot);
     assert_eq!(
         s.get("/api/users/self", me).json()["groups"],
         json!(["user"])
@@ -694,12 +647,12 @@ fn non_staff_patch_uses_the_basic_serializer() {
 #[test]
 fn staff_without_admin_group_cannot_touch_privileged_fields() {
     // Decision 5: is_staff alone gives the full serializer but no privilege.
-    let (s, admin, u) = setup(&["staffer", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["staffer", "bob_b"]);
     let (id, me) = (u[0].0, &u[0].1);
     s.patch(&user_path(id), &admin, json!({"is_staff": true}))
         .expect(200);
     let p = user_path(id);
-    let snapshot = fetch(&s, &admin, id);
+    let snapshot = s.fetch(&admin, id);
     let cases = [
         ("email", json!("new@example.com")),
         ("groups", json!(["admin"])),
@@ -711,8 +664,9 @@ fn staff_without_admin_group_cannot_touch_privileged_fields() {
     ];
     for (key, value) in cases {
         let r = s.patch(&p, me, json!({ key: value, "first_name": "Changed" }));
-        assert_400(
+        assert_json(
             &r,
+            400,
             json!({"non_field_errors": [format!("{PERMS_PREFIX}{{'{key}'}}")]}),
         );
     }
@@ -722,7 +676,7 @@ fn staff_without_admin_group_cannot_touch_privileged_fields() {
         set(&["email", "groups", "is_active", "is_staff", "is_superuser"])
     );
     // No escalation happened.
-    assert_eq!(fetch(&s, &admin, id), snapshot);
+    assert_eq!(s.fetch(&admin, id), snapshot);
     assert_eq!(s.get("/api/users", me).json()["count"], 1);
     // Own names and username are fine, and the answer is the full object (staff).
     let r = s.patch(
@@ -759,8 +713,8 @@ fn staff_without_admin_group_cannot_touch_privileged_fields() {
 
 #[test]
 fn the_last_active_admin_cannot_be_removed() {
-    let (s, admin, u) = setup(&["bob_b"]);
-    let snapshot = fetch(&s, &admin, 1);
+    let (s, admin, u) = TestServer::with_users(&["bob_b"]);
+    let snapshot = s.fetch(&admin, 1);
     let conflict = |r: Resp| {
         r.expect(409);
         let j = r.json();
@@ -782,7 +736,7 @@ fn the_last_active_admin_cannot_be_removed() {
         json!({"groups": ["business", "worker"], "username": "renamed"}),
     ));
     // Nothing changed, and the admin still works.
-    assert_eq!(fetch(&s, &admin, 1), snapshot);
+    assert_eq!(s.fetch(&admin, 1), snapshot);
     assert_eq!(s.get("/api/users", &admin).json()["count"], 2);
     // Harmless changes to the last admin are fine.
     let r = s.patch(
@@ -808,8 +762,7 @@ fn the_last_active_admin_cannot_be_removed() {
     conflict(s.delete("/api/users/1", &admin));
     conflict(s.patch("/api/users/1", &admin, json!({"is_active": false})));
     // Once bob is active, the first admin may step down ...
-    s.patch(&user_path(bob), &admin, json!({"is_active": true}))
-        .expect(200);
+    s.set_active(&admin, bob, true);
     let r = s.patch("/api/users/1", &admin, json!({"groups": ["user"]}));
     r.expect(200);
     assert_eq!(r.json()["groups"], json!(["user"]));
@@ -818,14 +771,14 @@ fn the_last_active_admin_cannot_be_removed() {
     conflict(s.delete(&user_path(bob), bob_auth));
     conflict(s.patch(&user_path(bob), bob_auth, json!({"is_active": false})));
     conflict(s.patch(&user_path(bob), bob_auth, json!({"groups": ["worker"]})));
-    assert_eq!(fetch(&s, bob_auth, bob)["groups"], json!(["admin"]));
+    assert_eq!(s.fetch(bob_auth, bob)["groups"], json!(["admin"]));
     // The former admin is a normal user now.
     assert_detail(&s.delete(&user_path(bob), &admin), 403, NO_PERMISSION);
 }
 
 #[test]
 fn two_admins_removing_each_other_concurrently_leave_one() {
-    let (s, admin, u) = setup(&["bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["bob_b"]);
     let (bob, bob_auth) = (u[0].0, u[0].1.clone());
     for round in 0..8 {
         // Both active admins again.
@@ -907,7 +860,7 @@ fn two_admins_removing_each_other_concurrently_leave_one() {
 
 #[test]
 fn with_a_second_admin_deactivation_and_deletion_work() {
-    let (s, admin, u) = setup(&["bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["bob_b"]);
     let (bob, bob_auth) = (u[0].0, &u[0].1);
     s.patch(
         &user_path(bob),
@@ -936,7 +889,8 @@ fn with_a_second_admin_deactivation_and_deletion_work() {
 
 #[test]
 fn permission_table_without_organizations() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b", "carol_c", "dave_d", "erin_e"]);
+    let (s, admin, u) =
+        TestServer::with_users(&["alice_a", "bob_b", "carol_c", "dave_d", "erin_e"]);
     let (alice, alice_auth) = (u[0].0, &u[0].1);
     let (bob, carol, dave, erin) = (u[1].0, u[2].0, u[3].0, u[4].0);
 
@@ -964,7 +918,7 @@ fn permission_table_without_organizations() {
             NO_PERMISSION,
         );
     }
-    assert_eq!(fetch(&s, &admin, carol)["first_name"], "");
+    assert_eq!(s.fetch(&admin, carol)["first_name"], "");
     // Non-admin: self 200/200/204.
     s.get(&user_path(alice), alice_auth).expect(200);
     s.patch(&user_path(alice), alice_auth, json!({"first_name": "z"}))
@@ -990,13 +944,15 @@ fn permission_table_without_organizations() {
         dave_auth,
         json!({"email": "x@example.com"}),
     );
-    assert_400(
+    assert_json(
         &r,
+        400,
         json!({"non_field_errors": ["Got unknown fields: {'email'}"]}),
     );
     let r = s.patch(&user_path(carol), dave_auth, json!({"groups": ["admin"]}));
-    assert_400(
+    assert_json(
         &r,
+        400,
         json!({"non_field_errors": [format!("{PERMS_PREFIX}{{'groups'}}")]}),
     );
     let r = s.patch(&user_path(dave), dave_auth, json!({"first_name": "Dave"}));
@@ -1018,7 +974,7 @@ fn permission_table_without_organizations() {
 
 #[test]
 fn check_order_404_then_403_then_400() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b"]);
     let (me, bob) = (&u[0].1, u[1].0);
     // 404 before 403 (and before any body problem).
     assert_detail(&s.get("/api/users/99999", me), 404, "Not found.");
@@ -1029,17 +985,35 @@ fn check_order_404_then_403_then_400() {
     );
     assert_detail(&s.delete("/api/users/99999", me), 404, "Not found.");
     assert_detail(
-        &patch_raw(&s, "/api/users/99999", me, Some("application/json"), "{bad"),
+        &s.send_raw(
+            Method::PATCH,
+            "/api/users/99999",
+            me,
+            Some("application/json"),
+            "{bad",
+        ),
         404,
         "Not found.",
     );
     assert_detail(
-        &patch_raw(&s, "/api/users/99999", &admin, Some("text/plain"), "x"),
+        &s.send_raw(
+            Method::PATCH,
+            "/api/users/99999",
+            &admin,
+            Some("text/plain"),
+            "x",
+        ),
         404,
         "Not found.",
     );
     assert_detail(
-        &patch_raw(&s, "/api/users/abc", me, Some("application/json"), "[1]"),
+        &s.send_raw(
+            Method::PATCH,
+            "/api/users/abc",
+            me,
+            Some("application/json"),
+            "[1]",
+        ),
         404,
         "Not found.",
     );
@@ -1056,23 +1030,29 @@ fn check_order_404_then_403_then_400() {
         NO_PERMISSION,
     );
     assert_detail(
-        &patch_raw(&s, &other, me, Some("application/json"), "{bad"),
+        &s.send_raw(Method::PATCH, &other, me, Some("application/json"), "{bad"),
         403,
         NO_PERMISSION,
     );
     assert_detail(
-        &patch_raw(&s, &other, me, Some("application/json"), "null"),
+        &s.send_raw(Method::PATCH, &other, me, Some("application/json"), "null"),
         403,
         NO_PERMISSION,
     );
     assert_detail(
-        &patch_raw(&s, &other, me, Some("text/plain"), "x"),
+        &s.send_raw(Method::PATCH, &other, me, Some("text/plain"), "x"),
         403,
         NO_PERMISSION,
     );
     // 401 before everything but negotiation.
     assert_detail(
-        &patch_raw(&s, "/api/users/99999", &Auth::None, Some("text/plain"), "x"),
+        &s.send_raw(
+            Method::PATCH,
+            "/api/users/99999",
+            &Auth::None,
+            Some("text/plain"),
+            "x",
+        ),
         401,
         NOT_AUTHENTICATED,
     );
@@ -1087,7 +1067,7 @@ fn check_order_404_then_403_then_400() {
 
 #[test]
 fn unmapped_methods() {
-    let (s, admin, u) = setup(&["alice_a"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a"]);
     let (alice, me) = (u[0].0, &u[0].1);
     let not_allowed = |m: &str| format!("Method \"{m}\" not allowed.");
     // POST /api/users: admins create users (issue 8, see admin_api.rs), non-admins get 403.
@@ -1137,8 +1117,8 @@ fn unmapped_methods() {
         assert_detail(&r, 403, NO_PERMISSION);
     }
     // Nothing was changed or deleted by any of it.
-    assert_eq!(fetch(&s, &admin, alice)["first_name"], "");
-    assert_eq!(fetch(&s, &admin, 1)["first_name"], "");
+    assert_eq!(s.fetch(&admin, alice)["first_name"], "");
+    assert_eq!(s.fetch(&admin, 1)["first_name"], "");
     assert_eq!(s.get("/api/users", &admin).json()["count"], 2);
 }
 
@@ -1147,12 +1127,10 @@ fn unmapped_methods() {
 
 #[test]
 fn form_and_multipart_bodies() {
-    let (s, admin, u) = setup(&["alice_a"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a"]);
     let (id, me) = (u[0].0, &u[0].1);
     let p = user_path(id);
-    let r = patch_raw(
-        &s,
-        &p,
+    let r = s.send_raw(Method::PATCH, &p,
         &admin,
         Some("application/x-www-form-urlencoded"),
         "first_name=Form+Name&last_name=%C3%9Cml&groups=business&groups=worker&is_staff=True&email=f%40example.com",
@@ -1170,8 +1148,8 @@ fn form_and_multipart_bodies() {
     assert_eq!(group_set(&j["groups"]), set(&["business", "worker"]));
     assert_eq!(j["is_staff"], true);
     // A single form value is a one-element list for groups.
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         &admin,
         Some("application/x-www-form-urlencoded; charset=utf-8"),
@@ -1180,25 +1158,26 @@ fn form_and_multipart_bodies() {
     r.expect(200);
     assert_eq!(r.json()["groups"], json!(["user"]));
     assert_eq!(r.json()["is_staff"], false);
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         &admin,
         Some("application/x-www-form-urlencoded"),
         "groups=nope",
     );
-    assert_400(
+    assert_json(
         &r,
+        400,
         json!({"groups": ["Object with name=nope does not exist."]}),
     );
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         &admin,
         Some("application/x-www-form-urlencoded"),
         "is_active=maybe",
     );
-    assert_400(&r, json!({"is_active": [BAD_BOOL]}));
+    assert_json(&r, 400, json!({"is_active": [BAD_BOOL]}));
 
     // Multipart.
     let body = multipart(
@@ -1210,8 +1189,8 @@ fn form_and_multipart_bodies() {
             ("is_active", "true"),
         ],
     );
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         &admin,
         Some("multipart/form-data; boundary=XyZ123"),
@@ -1221,8 +1200,8 @@ fn form_and_multipart_bodies() {
     assert_eq!(r.json()["first_name"], "Multi");
     assert_eq!(group_set(&r.json()["groups"]), set(&["user", "worker"]));
     // A normal user over a form: the basic serializer's rules apply.
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         me,
         Some("application/x-www-form-urlencoded"),
@@ -1231,66 +1210,78 @@ fn form_and_multipart_bodies() {
     r.expect(200);
     assert_eq!(keys(&r.json()), BASIC_KEYS);
     assert_eq!(r.json()["last_name"], "Own");
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         me,
         Some("application/x-www-form-urlencoded"),
         "email=x%40y.zz",
     );
-    assert_400(
+    assert_json(
         &r,
+        400,
         json!({"non_field_errors": ["Got unknown fields: {'email'}"]}),
     );
     let body = multipart("b0undary", &[("is_staff", "true")]);
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         me,
         Some("multipart/form-data; boundary=b0undary"),
         body,
     );
-    assert_400(
+    assert_json(
         &r,
+        400,
         json!({"non_field_errors": [format!("{PERMS_PREFIX}{{'is_staff'}}")]}),
     );
-    assert_eq!(fetch(&s, &admin, id)["is_staff"], false);
+    assert_eq!(s.fetch(&admin, id)["is_staff"], false);
 }
 
 #[test]
 fn json_body_edge_cases() {
-    let (s, admin, u) = setup(&["alice_a"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a"]);
     let (id, me) = (u[0].0, &u[0].1);
     let p = user_path(id);
     s.patch(&p, &admin, json!({"first_name": "Keep"}))
         .expect(200);
-    let snapshot = fetch(&s, &admin, id);
+    let snapshot = s.fetch(&admin, id);
 
     // Empty body: a no-op 200 (with or without a content type).
     for ct in [Some("application/json"), None, Some("text/plain")] {
-        let r = patch_raw(&s, &p, &admin, ct, "");
+        let r = s.send_raw(Method::PATCH, &p, &admin, ct, "");
         r.expect(200);
         assert_eq!(r.json(), snapshot, "{ct:?}");
     }
-    let r = patch_raw(&s, &p, me, Some("application/json"), "");
+    let r = s.send_raw(Method::PATCH, &p, me, Some("application/json"), "");
     r.expect(200);
     assert_eq!(keys(&r.json()), BASIC_KEYS);
     // JSON that is not an object.
     let json_ct = Some("application/json");
-    assert_400(
-        &patch_raw(&s, &p, &admin, json_ct, "null"),
+    assert_json(
+        &s.send_raw(Method::PATCH, &p, &admin, json_ct, "null"),
+        400,
         json!({"non_field_errors": ["No data provided"]}),
     );
-    assert_400(
-        &patch_raw(&s, &p, &admin, json_ct, "[{\"first_name\": \"x\"}]"),
+    assert_json(
+        &s.send_raw(
+            Method::PATCH,
+            &p,
+            &admin,
+            json_ct,
+            "[{\"first_name\": \"x\"}]",
+        ),
+        400,
         json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}),
     );
-    assert_400(
-        &patch_raw(&s, &p, me, json_ct, "\"first_name\""),
+    assert_json(
+        &s.send_raw(Method::PATCH, &p, me, json_ct, "\"first_name\""),
+        400,
         json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}),
     );
-    assert_400(
-        &patch_raw(&s, &p, &admin, json_ct, "5"),
+    assert_json(
+        &s.send_raw(Method::PATCH, &p, &admin, json_ct, "5"),
+        400,
         json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got int."]}),
     );
     // Malformed JSON.
@@ -1301,7 +1292,7 @@ fn json_body_edge_cases() {
         "{'first_name': 'x'}",
         "\u{0}",
     ] {
-        let r = patch_raw(&s, &p, &admin, json_ct, bad);
+        let r = s.send_raw(Method::PATCH, &p, &admin, json_ct, bad);
         r.expect(400);
         let j = r.json();
         assert_eq!(keys(&j), ["detail"], "{bad}: {}", r.text);
@@ -1315,7 +1306,7 @@ fn json_body_edge_cases() {
         );
     }
     // Absurdly deep nesting is a 400, not a crash.
-    let r = patch_raw(&s, &p, &admin, json_ct, "[".repeat(100_000));
+    let r = s.send_raw(Method::PATCH, &p, &admin, json_ct, "[".repeat(100_000));
     r.expect(400);
     assert!(
         r.json()["detail"]
@@ -1330,18 +1321,25 @@ fn json_body_edge_cases() {
         "[".repeat(50_000),
         "]".repeat(50_000)
     );
-    patch_raw(&s, &p, &admin, json_ct, deep).expect(400);
+    s.send_raw(Method::PATCH, &p, &admin, json_ct, deep)
+        .expect(400);
     // Unsupported media types: 415 naming the type as sent.
     for ct in ["text/plain", "application/vnd.cvat+json", "application/xml"] {
-        let r = patch_raw(&s, &p, &admin, Some(ct), "{\"first_name\": \"x\"}");
+        let r = s.send_raw(
+            Method::PATCH,
+            &p,
+            &admin,
+            Some(ct),
+            "{\"first_name\": \"x\"}",
+        );
         assert_detail(
             &r,
             415,
             &format!("Unsupported media type \"{ct}\" in request."),
         );
     }
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         me,
         Some("text/plain; charset=utf-8"),
@@ -1353,8 +1351,8 @@ fn json_body_edge_cases() {
         "Unsupported media type \"text/plain; charset=utf-8\" in request.",
     );
     // Duplicate keys: the last one wins, as with Python's json.
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         &admin,
         json_ct,
@@ -1363,8 +1361,8 @@ fn json_body_edge_cases() {
     r.expect(200);
     assert_eq!(r.json()["last_name"], "second");
     // A JSON content type with parameters is still JSON.
-    let r = patch_raw(
-        &s,
+    let r = s.send_raw(
+        Method::PATCH,
         &p,
         &admin,
         Some("application/json; charset=utf-8"),
@@ -1375,22 +1373,23 @@ fn json_body_edge_cases() {
     s.patch(&p, &admin, json!({"last_name": ""})).expect(200);
     // Bodies over 1 MiB: 413.
     let big = json!({"first_name": "x".repeat(1024 * 1024 + 10)}).to_string();
-    let r = patch_raw(&s, &p, &admin, json_ct, big);
+    let r = s.send_raw(Method::PATCH, &p, &admin, json_ct, big);
     r.expect(413);
     assert!(r.json()["detail"].is_string(), "{}", r.text);
     // A body just under the limit is parsed normally (and fails validation on length).
     let near = json!({"first_name": "x".repeat(1000 * 1000)}).to_string();
-    assert_400(
-        &patch_raw(&s, &p, &admin, json_ct, near),
+    assert_json(
+        &s.send_raw(Method::PATCH, &p, &admin, json_ct, near),
+        400,
         json!({"first_name": [MAX_150]}),
     );
     // None of it changed the user.
-    assert_eq!(fetch(&s, &admin, id), snapshot);
+    assert_eq!(s.fetch(&admin, id), snapshot);
 }
 
 #[test]
 fn a_failed_patch_changes_nothing() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b"]);
     let id = u[0].0;
     let p = user_path(id);
     s.patch(
@@ -1399,7 +1398,7 @@ fn a_failed_patch_changes_nothing() {
         json!({"first_name": "Old", "groups": ["worker"]}),
     )
     .expect(200);
-    let snapshot = fetch(&s, &admin, id);
+    let snapshot = s.fetch(&admin, id);
     let bodies = [
         json!({"first_name": "New", "username": "bad name!"}),
         json!({"first_name": "New", "groups": ["nope"], "is_staff": true}),
@@ -1411,7 +1410,7 @@ fn a_failed_patch_changes_nothing() {
     for body in bodies {
         let r = s.patch(&p, &admin, body.clone());
         assert_eq!(r.status.as_u16(), 400, "{body}: {}", r.text);
-        assert_eq!(fetch(&s, &admin, id), snapshot, "{body}");
+        assert_eq!(s.fetch(&admin, id), snapshot, "{body}");
     }
     // The user can still log in under the old name.
     s.login("alice_a", PASSWORD).expect(200);
@@ -1423,14 +1422,11 @@ fn a_failed_patch_changes_nothing() {
 
 #[test]
 fn delete_removes_the_user_and_its_credentials() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b"]);
     let (alice, alice_token) = (u[0].0, &u[0].1);
     let login = s.login("alice_a", PASSWORD);
     login.expect(200);
-    let session = Auth::Session(
-        login.cookie("sessionid").unwrap(),
-        login.cookie("csrftoken").unwrap(),
-    );
+    let session = login.session();
     let basic = Auth::Basic("alice_a".into(), PASSWORD.into());
     for auth in [alice_token, &session, &basic] {
         s.get("/api/users/self", auth).expect(200);
@@ -1463,8 +1459,9 @@ fn delete_removes_the_user_and_its_credentials() {
         404,
         "Not found.",
     );
-    assert_400(
+    assert_json(
         &s.login("alice_a", PASSWORD),
+        400,
         json!({"non_field_errors": ["Unable to log in with provided credentials."]}),
     );
     let r = s.get("/api/users?page_size=all", &admin);
@@ -1479,13 +1476,10 @@ fn delete_removes_the_user_and_its_credentials() {
 
 #[test]
 fn users_delete_themselves() {
-    let (s, admin, u) = setup(&["alice_a", "bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["alice_a", "bob_b"]);
     let (alice, me) = (u[0].0, &u[0].1);
     let login = s.login("alice_a", PASSWORD);
-    let session = Auth::Session(
-        login.cookie("sessionid").unwrap(),
-        login.cookie("csrftoken").unwrap(),
-    );
+    let session = login.session();
     let r = s.delete(&user_path(alice), me);
     r.expect(204);
     assert!(r.text.is_empty());
