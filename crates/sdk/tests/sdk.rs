@@ -409,46 +409,47 @@ fn list_parameters() {
         .map(|u| u.username().to_string())
         .collect();
     assert_eq!(order, ["admin", "ann_smith", "ben_jones", "cat_smith"]);
-    assert_eq!(
-        list(UsersListParams {
-            username: Some("ben_jones".into()),
-            ..Default::default()
-        })
-        .count,
-        1
-    );
-    assert_eq!(
-        list(UsersListParams {
-            first_name: Some("Ann".into()),
-            ..Default::default()
-        })
-        .count,
-        1
-    );
-    assert_eq!(
-        list(UsersListParams {
-            last_name: Some("Smith".into()),
-            ..Default::default()
-        })
-        .count,
-        2
-    );
-    assert_eq!(
-        list(UsersListParams {
-            is_active: Some(false),
-            ..Default::default()
-        })
-        .count,
-        1
-    );
-    assert_eq!(
-        list(UsersListParams {
-            is_active: Some(true),
-            ..Default::default()
-        })
-        .count,
-        3
-    );
+    // Each simple filter on its own, and how many users it matches.
+    for (params, count) in [
+        (
+            UsersListParams {
+                username: Some("ben_jones".into()),
+                ..Default::default()
+            },
+            1,
+        ),
+        (
+            UsersListParams {
+                first_name: Some("Ann".into()),
+                ..Default::default()
+            },
+            1,
+        ),
+        (
+            UsersListParams {
+                last_name: Some("Smith".into()),
+                ..Default::default()
+            },
+            2,
+        ),
+        (
+            UsersListParams {
+                is_active: Some(false),
+                ..Default::default()
+            },
+            1,
+        ),
+        (
+            UsersListParams {
+                is_active: Some(true),
+                ..Default::default()
+            },
+            3,
+        ),
+    ] {
+        let what = format!("{params:?}");
+        assert_eq!(list(params).count, count, "{what}");
+    }
 
     // Paging: page, page_size, "all", a page past the end.
     let p2 = list(UsersListParams {

@@ -207,14 +207,19 @@ impl TestServer {
         self.token(ADMIN, ADMIN_PASSWORD)
     }
 
+    /// The registration of `username` (e-mail `<username>@example.com`, password `PASSWORD`),
+    /// to send.
+    pub fn register_request(&self, username: &str) -> RequestBuilder {
+        self.request(Method::POST, "/api/auth/register", &Auth::None)
+            .json(
+                &json!({"username": username, "email": format!("{username}@example.com"),
+                          "password1": PASSWORD, "password2": PASSWORD}),
+            )
+    }
+
     /// Registers `username` (password `PASSWORD`), returns its id and a token.
     pub fn register(&self, username: &str) -> (i64, Auth) {
-        let r = self.post(
-            "/api/auth/register",
-            &Auth::None,
-            json!({"username": username, "email": format!("{username}@example.com"),
-                   "password1": PASSWORD, "password2": PASSWORD}),
-        );
+        let r = self.send(self.register_request(username));
         r.expect(201);
         let auth = Auth::Token(r.json()["key"].as_str().unwrap().to_string());
         (self.me(&auth)["id"].as_i64().unwrap(), auth)

@@ -7,6 +7,7 @@
 //! `cvat-users` binary.
 
 mod bins;
+mod browser;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod http;
@@ -16,6 +17,7 @@ mod server;
 mod shapes;
 
 pub use bins::{server_bin, workspace_bin, workspace_root};
+pub use browser::Browser;
 pub use http::{user_path, Auth, Resp};
 pub use server::{rand_suffix, TestDb, TestServer};
 pub use shapes::*;

@@ -356,18 +356,19 @@ fn basic_auth_by_username_or_email() {
 #[test]
 fn basic_auth_malformed_headers() {
     let s = TestServer::start();
-    assert_401(
-        &get_authz(&s, "/api/users/self", "Basic"),
-        "Invalid basic header. No credentials provided.",
-    );
-    assert_401(
-        &get_authz(&s, "/api/users/self", "Basic YWRtaW46eA== YWRtaW46eA=="),
-        "Invalid basic header. Credentials string should not contain spaces.",
-    );
-    assert_401(
-        &get_authz(&s, "/api/users/self", "Basic abc"),
-        "Invalid basic header. Credentials not correctly base64 encoded.",
-    );
+    for (authorization, detail) in [
+        ("Basic", "Invalid basic header. No credentials provided."),
+        (
+            "Basic YWRtaW46eA== YWRtaW46eA==",
+            "Invalid basic header. Credentials string should not contain spaces.",
+        ),
+        (
+            "Basic abc",
+            "Invalid basic header. Credentials not correctly base64 encoded.",
+        ),
+    ] {
+        assert_401(&get_authz(&s, "/api/users/self", authorization), detail);
+    }
     // Scheme is case-insensitive.
     assert_eq!(
         get_authz(
@@ -469,41 +470,22 @@ fn session_cookies_and_csrf() {
 
     // Origin (cvat-sdk 2.80 sends it): another host is refused, this host is fine, whatever
     // the scheme (a TLS proxy in front turns it into https).
-    let evil = s.send_with(
-        Method::PATCH,
-        &path,
-        &sess,
-        &[("X-CSRFToken", &csrf), ("Origin", "http://evil.example")],
-        json!({"first_name": "Evil"}),
-    );
+    let from_origin = |origin: &str, first_name: &str| {
+        s.send_with(
+            Method::PATCH,
+            &path,
+            &sess,
+            &[("X-CSRFToken", &csrf), ("Origin", origin)],
+            json!({ "first_name": first_name }),
+        )
+    };
+    let evil = from_origin("http://evil.example", "Evil");
     assert_detail(&evil, 403, "CSRF Failed: Origin checking failed - http://evil.example does not match any trusted origins.");
-    let other_port = s.send_with(
-        Method::PATCH,
-        &path,
-        &sess,
-        &[("X-CSRFToken", &csrf), ("Origin", "http://127.0.0.1:1")],
-        json!({"first_name": "Evil"}),
-    );
+    let other_port = from_origin("http://127.0.0.1:1", "Evil");
     assert_eq!(other_port.status, 403, "{}", other_port.text);
     assert_eq!(s.me(&token)["first_name"], "Alpha");
-    let origin = format!("http://{}", s.host_port());
-    let r = s.send_with(
-        Method::PATCH,
-        &path,
-        &sess,
-        &[("X-CSRFToken", &csrf), ("Origin", &origin)],
-        json!({"first_name": "Beta"}),
-    );
-    r.expect(200);
-    let https_origin = format!("https://{}", s.host_port());
-    let r = s.send_with(
-        Method::PATCH,
-        &path,
-        &sess,
-        &[("X-CSRFToken", &csrf), ("Origin", &https_origin)],
-        json!({"first_name": "Gamma"}),
-    );
-    r.expect(200);
+    from_origin(&format!("http://{}", s.host_port()), "Beta").expect(200);
+    from_origin(&format!("https://{}", s.host_port()), "Gamma").expect(200);
     assert_eq!(s.me(&token)["first_name"], "Gamma");
 
     // Safe methods: no CSRF needed, and a foreign Origin / stray X-CSRFToken is not rejected.

@@ -49,15 +49,7 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     ];
 
     // Registration and a password login (token + session + CSRF cookies).
-    let r = traced(
-        s,
-        s.request(Method::POST, "/api/auth/register", &Auth::None)
-            .json(
-                &json!({"username": "logsuser", "email": "logsuser@example.com",
-                          "password1": PASSWORD, "password2": PASSWORD}),
-            ),
-        &next_id(),
-    );
+    let r = traced(s, s.register_request("logsuser"), &next_id());
     r.expect(201);
     let token = r.json()["key"].as_str().unwrap().to_string();
     secrets.push(token.clone());
@@ -148,15 +140,7 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
     .expect(200);
 
     // An invitation: its key is a credential, in the path of its detail route.
-    let friend = traced(
-        s,
-        s.request(Method::POST, "/api/auth/register", &Auth::None)
-            .json(
-                &json!({"username": "logsfriend", "email": "logsfriend@example.com",
-                          "password1": PASSWORD, "password2": PASSWORD}),
-            ),
-        &next_id(),
-    );
+    let friend = traced(s, s.register_request("logsfriend"), &next_id());
     friend.expect(201);
     secrets.push(friend.json()["key"].as_str().unwrap().to_string());
     traced(

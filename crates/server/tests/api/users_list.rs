@@ -571,24 +571,16 @@ fn sort_by_allowed_fields_and_drop_the_rest() {
     assert_eq!(list("sort=-id"), desc);
     assert_eq!(list("sort=id"), asc);
     assert_eq!(list("sort=%20id%20"), asc); // terms are trimmed
-                                            // admin < alice_a < bob_b < carol_c < dave_d < erin_e
-    assert_eq!(
-        list("sort=username"),
-        vec![1, alice, bob, carol, dave, erin]
-    );
-    assert_eq!(
-        list("sort=-username"),
-        vec![erin, dave, carol, bob, alice, 1]
-    );
-    // is_active: false first; ties broken by the next key.
-    assert_eq!(
-        list("sort=is_active,-id"),
-        vec![carol, erin, dave, bob, alice, 1]
-    );
-    assert_eq!(
-        list("sort=-is_active,id"),
-        vec![1, alice, bob, dave, erin, carol]
-    );
+    for (query, want) in [
+        // admin < alice_a < bob_b < carol_c < dave_d < erin_e
+        ("sort=username", vec![1, alice, bob, carol, dave, erin]),
+        ("sort=-username", vec![erin, dave, carol, bob, alice, 1]),
+        // is_active: false first; ties broken by the next key.
+        ("sort=is_active,-id", vec![carol, erin, dave, bob, alice, 1]),
+        ("sort=-is_active,id", vec![1, alice, bob, dave, erin, carol]),
+    ] {
+        assert_eq!(list(query), want, "{query}");
+    }
     assert_eq!(list("sort=-is_active,-username")[5], carol);
     // Unknown terms are dropped; nothing valid left means the default -id.
     for q in [
@@ -601,29 +593,24 @@ fn sort_by_allowed_fields_and_drop_the_rest() {
     ] {
         assert_eq!(list(q), desc, "{q}");
     }
-    assert_eq!(
-        list("sort=email,username"),
-        vec![1, alice, bob, carol, dave, erin]
-    );
-    assert_eq!(
-        list("sort=bogus,-username,nope"),
-        vec![erin, dave, carol, bob, alice, 1]
-    );
-    // Superset (decision 8): first_name and last_name.
-    // first names: "" (admin), Alice, Bob, Carol, Dave, Erin
-    assert_eq!(
-        list("sort=-first_name"),
-        vec![erin, dave, carol, bob, alice, 1]
-    );
-    // last names: "" (admin), Großüser, Jones, Smith, Smith, Zephyr
-    assert_eq!(
-        list("sort=last_name,-id"),
-        vec![1, dave, bob, carol, alice, erin]
-    );
-    assert_eq!(
-        list("sort=-last_name,id"),
-        vec![erin, alice, carol, bob, dave, 1]
-    );
+    for (query, want) in [
+        (
+            "sort=email,username",
+            vec![1, alice, bob, carol, dave, erin],
+        ),
+        (
+            "sort=bogus,-username,nope",
+            vec![erin, dave, carol, bob, alice, 1],
+        ),
+        // Superset (decision 8): first_name and last_name.
+        // first names: "" (admin), Alice, Bob, Carol, Dave, Erin
+        ("sort=-first_name", vec![erin, dave, carol, bob, alice, 1]),
+        // last names: "" (admin), Großüser, Jones, Smith, Smith, Zephyr
+        ("sort=last_name,-id", vec![1, dave, bob, carol, alice, erin]),
+        ("sort=-last_name,id", vec![erin, alice, carol, bob, dave, 1]),
+    ] {
+        assert_eq!(list(query), want, "{query}");
+    }
     // Sorting composes with paging.
     let r = s.get("/api/users?sort=username&page_size=2&page=2", &admin);
     assert_eq!(ids(&r), vec![bob, carol]);
