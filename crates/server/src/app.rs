@@ -12,7 +12,7 @@ use rand::distributions::{Alphanumeric, DistString};
 use tower::ServiceExt;
 
 use crate::config::{mask_database_url, DatabaseArgs, ServeArgs, Settings};
-use crate::http::metrics::{ConnectionGuard, Metrics};
+use crate::metrics::{ConnectionGuard, Metrics};
 use crate::state::{AppState, SharedState};
 use crate::store::{now_micros, Db, NewUser, WriteError};
 

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::config::Settings;
-use crate::http::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::store::Db;
 
 /// Shared by every request.
