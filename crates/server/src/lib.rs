@@ -19,5 +19,6 @@ pub mod store;
 pub mod validate;
 
 mod app;
+mod connections;
 
 pub use app::{create_superuser, open_state, serve};

@@ -23,7 +23,6 @@ pub struct ClientInfo {
     pub address: String,
 }
 
-
 /// The client behind `peer`: the peer itself unless it is a trusted proxy; behind trusted
 /// proxies, the right-most `X-Forwarded-For` entry that is not one of them (entries to its
 /// left were written by the client and prove nothing).
@@ -114,10 +113,10 @@ pub fn query_value(parts: &Parts, key: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
-/// Host as seen by the client: `X-Forwarded-Host` from a trusted proxy (CVAT sets
-/// USE_X_FORWARDED_HOST), else `Host`.
-pub fn request_host(parts: &Parts) -> String {
-    let host = forwarded(&parts.headers, &parts.extensions, "x-forwarded-host")
+/// Host as the client named it: `X-Forwarded-Host` from a trusted proxy (CVAT sets
+/// USE_X_FORWARDED_HOST), else `Host`, else the request line's authority.
+pub fn claimed_host(parts: &Parts) -> Option<String> {
+    forwarded(&parts.headers, &parts.extensions, "x-forwarded-host")
         .map(str::to_string)
         .or_else(|| {
             parts
@@ -127,16 +126,22 @@ pub fn request_host(parts: &Parts) -> String {
                 .map(str::to_string)
         })
         .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_else(|| "localhost".into());
-    // Only characters a host[:port] can have; anything else would break the links we build.
-    if host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-    {
-        host
-    } else {
-        "localhost".into()
-    }
+}
+
+/// Whether `host` has only the characters a `name[:port]` or `[v6]:port` can have.
+pub fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
+}
+
+/// Host as seen by the client ([`claimed_host`]); `localhost` when there is none or it has
+/// characters that would break the links we build.
+pub fn request_host(parts: &Parts) -> String {
+    claimed_host(parts)
+        .filter(|h| is_plain_host(h))
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// `scheme://host` of the request (`X-Forwarded-Proto: https` from a trusted proxy means
@@ -214,7 +219,6 @@ pub fn client_address(parts: &Parts) -> String {
             .unwrap_or_else(|| "unknown".into()),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -474,16 +474,7 @@ fn check_csrf(parts: &Parts) -> ApiResult<()> {
 /// compared in constant time, and an `Origin`, when sent, naming this host.
 pub fn check_csrf_token(parts: &Parts, supplied: &str) -> ApiResult<()> {
     let forbid = |m: String| ApiError::detail(StatusCode::FORBIDDEN, format!("CSRF Failed: {m}"));
-    if let Some(origin) = parts.headers.get(header::ORIGIN) {
-        let origin = String::from_utf8_lossy(origin.as_bytes()).to_string();
-        let host = request::request_host(parts);
-        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
-        if !origin_host.eq_ignore_ascii_case(&host) {
-            return Err(forbid(format!(
-                "Origin checking failed - {origin} does not match any trusted origins."
-            )));
-        }
-    }
+    check_origin(parts)?;
     let Some(cookie) = cookies::request_cookie(parts, cookies::CSRF_COOKIE) else {
         return Err(forbid("CSRF cookie not set.".into()));
     };
@@ -491,4 +482,24 @@ pub fn check_csrf_token(parts: &Parts, supplied: &str) -> ApiResult<()> {
         return Err(forbid("CSRF token missing or incorrect.".into()));
     }
     Ok(())
+}
+
+/// Django's `Origin` check: an `Origin`, when sent, must name this host. Also applied, before
+/// any credentials exist, to form posts (login CSRF: see `http::hardening`).
+pub fn check_origin(parts: &Parts) -> ApiResult<()> {
+    let Some(origin) = parts.headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = String::from_utf8_lossy(origin.as_bytes()).to_string();
+    let host = request::request_host(parts);
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+    if origin_host.eq_ignore_ascii_case(&host) {
+        return Ok(());
+    }
+    Err(ApiError::detail(
+        StatusCode::FORBIDDEN,
+        format!(
+            "CSRF Failed: Origin checking failed - {origin} does not match any trusted origins."
+        ),
+    ))
 }

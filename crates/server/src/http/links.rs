@@ -10,9 +10,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 pub use crate::request::{
-    canonical_signed_url, client_address, client_info, is_https, origin, parse_query,
-    query_pairs, query_value, quote_plus, request_host, signing_canonical_url, sorted_query,
-    ClientInfo,
+    canonical_signed_url, client_address, client_info, is_https, origin, parse_query, query_pairs,
+    query_value, quote_plus, request_host, signing_canonical_url, sorted_query, ClientInfo,
 };
 use crate::state::SharedState;
 
@@ -32,11 +31,9 @@ pub async fn proxy_trust(
     next.run(req).await
 }
 
-
 pub fn user_url(origin: &str, id: i64) -> String {
     format!("{origin}/api/users/{id}")
 }
-
 
 /// The current request's URL with `page` set (DRF's `replace_query_param`), or removed for
 /// page 1 (`remove_query_param`).
@@ -56,4 +53,3 @@ pub fn page_link(parts: &Parts, page: i64) -> String {
         format!("{base}?{query}")
     }
 }
-

@@ -501,7 +501,12 @@ fn next_and_previous_links_have_sorted_reencoded_queries() {
 
 #[test]
 fn forwarded_host_and_proto_are_reflected_in_links_and_urls() {
-    let (s, admin, users) = server_with_members(2);
+    // Loopback named as proxy: the test plays one.
+    let s = TestServer::start_with(&["--trusted-proxies", "127.0.0.1"]);
+    let admin = s.admin();
+    let users: Vec<(i64, Auth)> = (1..=2)
+        .map(|i| s.register(&format!("member{i:02}")))
+        .collect();
     let fwd = [
         ("X-Forwarded-Host", "cvat.example.com"),
         ("X-Forwarded-Proto", "https"),
