@@ -561,6 +561,16 @@ mod tests {
     }
 
     #[test]
+    fn allowed_hosts_match_names_ports_and_subdomains() {
+        let a: AllowedHosts = "cvat.example, .corp.example,[::1]".parse().unwrap();
+        assert!(a.allows("cvat.example") && a.allows("CVAT.example:8080"));
+        assert!(a.allows("corp.example") && a.allows("eu.corp.example:443"));
+        assert!(a.allows("[::1]:8080"));
+        assert!(!a.allows("evil.example") && !a.allows("xcorp.example"));
+        assert!(AllowedHosts::default().allows("anything"));
+    }
+
+    #[test]
     fn trusted_proxies_parse_addresses_and_blocks() {
         let t: TrustedProxies = "127.0.0.1, ::1,10.0.0.0/8".parse().unwrap();
         assert!(t.contains("127.0.0.1".parse().unwrap()));

@@ -1,3 +1,6 @@
+//! What every request shares: the database, the signing secret, the settings and the metrics
+//! recorder. It sits below `http` and `auth` (both read it) and imports neither.
+
 use std::sync::Arc;
 
 use crate::config::Settings;

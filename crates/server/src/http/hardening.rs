@@ -3,6 +3,7 @@
 //!
 //! - `Host` (or a trusted proxy's `X-Forwarded-Host`) must be in `--allowed-hosts` when that is
 //!   set: links and signed URLs echo it, so a forged one would poison them. Django answers 400.
+//!   The health check is exempt (no links; load balancers call replicas by address).
 //! - Unsafe form posts (the content types a foreign page can send without a CORS preflight)
 //!   from a foreign `Origin` get 403 before any handler runs: a login or registration form
 //!   posted from another site would otherwise set our cookies in the victim's browser (login
@@ -25,7 +26,8 @@ use crate::state::SharedState;
 pub async fn guard(State(state): State<SharedState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let settings = &state.settings;
-    if !settings.allowed_hosts.0.is_empty() {
+    // The health check builds no links; load balancers call it by the replica's address.
+    if !settings.allowed_hosts.0.is_empty() && parts.uri.path() != "/api/server/health" {
         let allowed = request::claimed_host(&parts)
             .is_some_and(|h| request::is_plain_host(&h) && settings.allowed_hosts.allows(&h));
         if !allowed {

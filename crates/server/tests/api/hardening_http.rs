@@ -143,6 +143,12 @@ fn a_host_outside_the_allowed_hosts_gets_400() {
         r.expect(400);
         assert!(r.json()["detail"].as_str().is_some(), "{}", r.text);
     }
+    // Load balancers check replicas by address.
+    let health = s.send(
+        s.request(Method::GET, "/api/server/health", &Auth::None)
+            .header("Host", "10.1.2.3:8081"),
+    );
+    health.expect(200);
     // Without the setting any host is answered (and echoed in links).
     let s = TestServer::start();
     about_with(&s, &[("Host", "evil.example")]).expect(200);
