@@ -32,6 +32,7 @@ pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
         secret,
         settings: Settings::from(args),
         metrics,
+        mailer: crate::mail::Mailer::new(args.mail.settings(&args.db.database_url)?),
     }))
 }
 
@@ -73,6 +74,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let prune = tokio::spawn(prune_failures(state.clone()));
+    let mail = crate::mail::worker::start(&state)?;
     let upkeep = state.metrics.clone().map(|m| tokio::spawn(m.upkeep()));
     let app = crate::http::router(state.clone());
     let limits = ConnectionLimits {
@@ -86,6 +88,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     serve_connections(listener, app, limits, shutdown_signal()).await;
     prune.abort();
+    mail.stop().await;
     if let Some(u) = upkeep {
         u.abort();
     }

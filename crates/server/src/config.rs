@@ -149,6 +149,9 @@ pub struct ServeArgs {
         value_parser = BoolishValueParser::new()
     )]
     pub registration_disabled: bool,
+    /// Outgoing mail and password reset (`crate::mail::settings`).
+    #[command(flatten)]
+    pub mail: crate::mail::MailArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -391,6 +394,7 @@ impl ServeArgs {
             "registration_disabled",
             self.registration_disabled.to_string(),
         );
+        self.mail.to_toml(&mut out);
         out
     }
 }
@@ -417,7 +421,7 @@ fn config_path(argv: &[OsString]) -> Option<PathBuf> {
 }
 
 /// Keys whose values never show in `--help`.
-const SECRET_KEYS: [&str; 2] = ["secret_key", "database_url"];
+const SECRET_KEYS: [&str; 3] = ["secret_key", "database_url", "smtp_url"];
 
 /// Reads the file, if one is named, and makes its values the defaults of the matching
 /// arguments of every subcommand that has them. Unknown keys are an error (typos would

@@ -4,12 +4,14 @@
 //! (400, 403) → route policy (403) → method (405) → lookup through the list's filters (404)
 //! → object policy (403) → validate body (400) → store (one transaction) → serialize.
 
+pub mod account;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod filters;
 pub mod http;
 pub mod import;
+pub mod mail;
 pub mod metrics;
 pub mod org_rules;
 pub mod permissions;

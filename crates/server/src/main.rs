@@ -37,6 +37,9 @@ enum Command {
     },
     /// Import users, groups, tokens and organizations from a CVAT `manage.py dumpdata` JSON
     /// file (all or nothing, in one transaction; other models are counted and skipped).
+    /// The outgoing mail queue: `mail list [--status S]`, `mail retry ID` (database options
+    /// go before the action, or in `CVAT_DATABASE_URL` / the configuration file).
+    Mail(cvat_server::mail::cli::MailCommand),
     ImportDjango {
         /// The JSON file written by `python manage.py dumpdata` (streamed; any size).
         file: std::path::PathBuf,
@@ -131,6 +134,12 @@ async fn main() -> std::process::ExitCode {
                     .map(|id| println!("Superuser {username} created (id {id}).")),
                 Err(e) => Err(e),
             }
+        }
+        Command::Mail(cmd) => {
+            init_tracing(&std::env::var("CVAT_LOG").unwrap_or_default(), false);
+            cvat_server::mail::cli::run(&cmd)
+                .await
+                .map(|out| print!("{out}"))
         }
         Command::ImportDjango {
             file, replace, db, ..

@@ -15,6 +15,8 @@ pub struct AppState {
     pub settings: Settings,
     /// The Prometheus recorder's handle when `--metrics` is on.
     pub metrics: Option<Metrics>,
+    /// Mail settings and the outbox worker's wake-up (`crate::mail`).
+    pub mailer: crate::mail::Mailer,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod negotiate;
 pub mod organizations;
 pub mod pagination;
+pub mod password_reset;
 pub mod schema;
 pub mod server;
 pub mod users;
@@ -39,6 +40,7 @@ pub fn router(state: SharedState) -> Router {
     let api = Router::new()
         .merge(users::router())
         .merge(auth::router())
+        .merge(password_reset::router())
         .merge(server::router())
         .merge(organizations::router())
         .merge(memberships::router())

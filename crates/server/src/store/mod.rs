@@ -13,6 +13,8 @@ mod held;
 #[cfg(test)]
 mod list_tests;
 mod orgs;
+mod outbox;
+mod password_reset;
 mod sqlite_reads;
 mod users;
 
@@ -20,6 +22,7 @@ pub use access_tokens::*;
 pub use admin::*;
 pub use auth::*;
 pub use orgs::*;
+pub use outbox::*;
 pub use users::*;
 
 pub(crate) use held::on_conn;

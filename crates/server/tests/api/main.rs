@@ -11,6 +11,7 @@ mod hardening_auth;
 mod hardening_http;
 mod import;
 mod list_streaming;
+mod mail;
 mod ops;
 mod orgs;
 mod replicas;

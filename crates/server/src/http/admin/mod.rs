@@ -10,6 +10,7 @@
 //! the fields.
 
 mod login;
+mod mail;
 mod orgs;
 mod users;
 
@@ -42,6 +43,7 @@ pub fn router() -> Router<SharedState> {
         .merge(login::router())
         .merge(users::router())
         .merge(orgs::router())
+        .merge(mail::router())
 }
 
 async fn css() -> Response {
@@ -162,6 +164,7 @@ fn layout(title: &str, console: Option<&Console>, parts: &Parts, body: Markup) -
                             a.current[section("/admin/users")] href="/admin/users" { "Users" }
                             a.current[section("/admin/organizations") || section("/admin/memberships")]
                                 href="/admin/organizations" { "Organizations" }
+                            a.current[section("/admin/mail")] href="/admin/mail" { "Mail" }
                         }
                     }
                     @if let Some(c) = console {

@@ -1,0 +1,73 @@
+//! `POST /api/auth/password/reset` and `POST /api/auth/password/reset/confirm` (spec §2):
+//! anonymous, but a request's credentials are still checked (an invalid `Authorization` gets
+//! 401, a session cookie without CSRF 403), as CVAT's authentication classes do. The logic is
+//! `crate::account::password_reset`.
+
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use cvat_proto::Detail;
+
+use super::extract::{MaybeIdentity, RawBody};
+use super::links;
+use crate::account::password_reset::{self, RESET_DONE, RESET_SENT};
+use crate::error::{cvat_json, ApiError, ApiResult};
+use crate::state::SharedState;
+use crate::validate;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route(
+            "/api/auth/password/reset",
+            post(reset).fallback(super::method_not_allowed),
+        )
+        .route(
+            "/api/auth/password/reset/confirm",
+            post(confirm).fallback(super::method_not_allowed),
+        )
+}
+
+fn detail(text: &str) -> Response {
+    cvat_json(
+        StatusCode::OK,
+        &Detail {
+            detail: text.into(),
+        },
+    )
+}
+
+async fn reset(
+    State(state): State<SharedState>,
+    MaybeIdentity(_): MaybeIdentity,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
+    let body = body.parse_object().await?;
+    let email = match body.get("email") {
+        None => return Err(ApiError::field("email", "This field is required.")),
+        Some(v) => match validate::email_field(v) {
+            Err(m) => return Err(ApiError::Fields(vec![("email".into(), m)])),
+            Ok(e) if e.is_empty() => {
+                return Err(ApiError::field("email", "This field may not be blank."))
+            }
+            Ok(e) => e,
+        },
+    };
+    let client = links::client_address(&parts);
+    password_reset::request_reset(&state, &email, &links::origin(&parts), &client).await?;
+    Ok(detail(RESET_SENT))
+}
+
+async fn confirm(
+    State(state): State<SharedState>,
+    MaybeIdentity(_): MaybeIdentity,
+    parts: Parts,
+    body: RawBody,
+) -> ApiResult<Response> {
+    let body = body.parse_object().await?;
+    password_reset::confirm_reset(&state, &body, &links::client_address(&parts)).await?;
+    Ok(detail(RESET_DONE))
+}
