@@ -120,7 +120,7 @@ def server(tmp_path_factory):
 
     try:
         yield SimpleNamespace(host=found["host"], user=ADMIN_USER, password=ADMIN_PASSWORD,
-                              email=ADMIN_EMAIL, process=proc, logs=logs)
+                              email=ADMIN_EMAIL, process=proc, logs=logs, workdir=workdir)
     finally:
         proc.terminate()
         try:
