@@ -139,7 +139,14 @@ impl MailArgs {
             "password_reset_timeout = {}\n",
             self.password_reset_timeout
         ));
-        out.push_str(&format!("mail_retry_delay = {:?}\n", self.mail_retry_delay));
+        // Whole seconds as an integer; a fraction as a string (the file reader takes no floats).
+        let delay = self.mail_retry_delay;
+        let delay = if delay.fract() == 0.0 && delay.abs() < 1e15 {
+            format!("{}", delay as i64)
+        } else {
+            s(&delay.to_string())
+        };
+        out.push_str(&format!("mail_retry_delay = {delay}\n"));
         out.push_str(&format!("mail_max_attempts = {}\n", self.mail_max_attempts));
         out.push_str(&format!("smtp_timeout = {}\n", self.smtp_timeout));
     }

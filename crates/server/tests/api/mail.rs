@@ -552,3 +552,34 @@ fn two_replicas_on_one_database_send_each_mail_once() {
         "each mail exactly once"
     );
 }
+
+#[test]
+fn reset_requests_are_throttled_per_address_like_failed_logins() {
+    let smtp = SmtpReceiver::start();
+    let mut flags = mail_flags(&smtp.url());
+    flags.extend(["--login-failures-per-account".to_string(), "2".to_string()]);
+    let s = TestServer::start_with(&flags.iter().map(String::as_str).collect::<Vec<_>>());
+    s.register("kim_throttle");
+    request_reset(&s, "kim_throttle@example.com");
+    request_reset(&s, "KIM_throttle@example.com");
+    let r = s.post(
+        RESET,
+        &Auth::None,
+        json!({"email": "kim_throttle@example.com"}),
+    );
+    r.expect(429);
+    assert!(r
+        .header("retry-after")
+        .is_some_and(|v| v.parse::<u64>().unwrap() > 0));
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("Too many password reset requests"));
+    // Unknown addresses are counted alike (no enumeration), other addresses are not held up.
+    request_reset(&s, "nobody@example.com");
+    request_reset(&s, "nobody@example.com");
+    s.post(RESET, &Auth::None, json!({"email": "nobody@example.com"}))
+        .expect(429);
+    request_reset(&s, "somebody@example.com");
+    assert_eq!(smtp.wait_for(2).len(), 2);
+}

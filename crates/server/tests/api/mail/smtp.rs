@@ -54,7 +54,7 @@ impl Received {
         String::from_utf8_lossy(&out).into_owned()
     }
 
-    /// `(uid, token)` of the password reset link in the message.
+    /// `(link, uid, token)` of the password reset link in the message.
     pub fn reset_link(&self) -> (String, String, String) {
         let text = self.decoded();
         let at = text
