@@ -87,7 +87,7 @@ pub async fn run(cmd: &MailCommand) -> anyhow::Result<String> {
             if !db.retry_mail(*id).await? {
                 db.close().await;
                 anyhow::bail!(
-                    "no pending or failed mail with id {id} (a sent mail is never sent again)"
+                    "mail {id} cannot be retried: unknown, being sent right now, or already sent (a sent mail is never sent again)"
                 );
             }
             format!("Mail {id} queued to be sent again.\n")

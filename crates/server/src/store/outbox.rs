@@ -165,11 +165,12 @@ impl Db {
     }
 
     /// Makes a pending or failed mail due now with a fresh count of attempts. `false` when
-    /// there is no such row or it was sent already (a sent mail is never sent again).
+    /// there is no such row, it was sent already (a sent mail is never sent again), or a
+    /// worker is sending it right now (its lease stands, so it is not sent twice).
     pub async fn retry_mail(&self, id: i64) -> sqlx::Result<bool> {
         on_pool!(self, p => sqlx::query(
             "UPDATE mail_outbox SET status = 'pending', next_attempt = $1, attempts = 0, lease_until = NULL \
-             WHERE id = $2 AND status <> 'sent'")
+             WHERE id = $2 AND status <> 'sent' AND (lease_until IS NULL OR lease_until <= $1)")
             .bind(now_micros()).bind(id).execute(p).await.map(|r| r.rows_affected() > 0))
     }
 

@@ -104,7 +104,7 @@ async fn retry(State(state): State<SharedState>, parts: Parts, body: RawBody) ->
             Some(&c),
             &parts,
             ApiError::conflict(
-                "No pending or failed mail with this id: a sent mail is never sent again.",
+                "This mail cannot be retried: it is unknown, being sent right now, or already sent (a sent mail is never sent again).",
             ),
         ));
     }
