@@ -162,7 +162,7 @@ fn build() -> Value {
         },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": with_password_reset(schemas()),
             "responses": error_responses(),
             "securitySchemes": security_schemes()
         },
@@ -546,6 +546,28 @@ fn auth() -> Vec<Op> {
         .errors(BODY),
         op(
             "post",
+            "/api/auth/password/reset",
+            "auth_create_password_reset",
+            "Mail a password reset link (the same answer whether or not the address has an account)",
+        )
+        .access(Access::Optional)
+        .json_body("PasswordResetSerializerExRequest", true)
+        .ok(200, "", model("RestAuthDetail"))
+        .errors(&[400, 401, 403, 406, 429])
+        .errors(BODY),
+        op(
+            "post",
+            "/api/auth/password/reset/confirm",
+            "auth_create_password_reset_confirm",
+            "Set a new password with the uid and token of a reset link",
+        )
+        .access(Access::Optional)
+        .json_body("PasswordResetConfirmRequest", true)
+        .ok(200, "", model("RestAuthDetail"))
+        .errors(&[400, 401, 403, 406, 429])
+        .errors(BODY),
+        op(
+            "post",
             "/api/auth/signing",
             "auth_create_signing",
             "Sign a URL for the current user",
@@ -891,6 +913,31 @@ fn security_schemes() -> Value {
 }
 
 // --- models ----------------------------------------------------------------------------------------
+
+/// The password reset request models (kept apart: `schemas()` is at `json!`'s recursion limit).
+fn with_password_reset(mut schemas: Value) -> Value {
+    let models = json!({
+        "PasswordResetSerializerExRequest": {
+            "type": "object",
+            "required": ["email"],
+            "properties": {"email": {"type": "string", "format": "email", "minLength": 1}}
+        },
+        "PasswordResetConfirmRequest": {
+            "type": "object",
+            "required": ["new_password1", "new_password2", "uid", "token"],
+            "properties": {
+                "new_password1": {"type": "string", "minLength": 1, "maxLength": 128},
+                "new_password2": {"type": "string", "minLength": 1, "maxLength": 128},
+                "uid": {"type": "string", "minLength": 1},
+                "token": {"type": "string", "minLength": 1}
+            }
+        }
+    });
+    if let (Some(all), Value::Object(new)) = (schemas.as_object_mut(), models) {
+        all.extend(new);
+    }
+    schemas
+}
 
 fn schemas() -> Value {
     let string = |max: u32| json!({"type": "string", "maxLength": max});

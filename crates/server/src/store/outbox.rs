@@ -1,4 +1,4 @@
-//! The mail outbox (migration `0005_mail_outbox` / PostgreSQL `0006`): every statement on it.
+//! The mail outbox (migration `0006_mail_outbox`, both engines): every statement on it.
 //!
 //! A mail is a row written by the change that causes it; `crate::mail::worker` claims due rows
 //! one at a time and sends them. Claiming is one atomic statement on both engines: SQLite runs

@@ -53,6 +53,23 @@ fn mail_command(s: &TestServer, args: &[&str]) -> (bool, String) {
     )
 }
 
+/// Waits (up to a minute) until the outbox lists `n` sent mails: the receiver has a message a
+/// moment before the worker records it as sent.
+fn wait_until_sent(s: &TestServer, n: usize) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, sent) = mail_command(s, &["list", "--status", "sent"]);
+        if sent.lines().count() > n {
+            return sent;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not {n} sent:\n{sent}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn request_reset(s: &TestServer, email: &str) {
     assert_detail(
         &s.post(RESET, &Auth::None, json!({ "email": email })),
@@ -148,8 +165,7 @@ fn a_reset_mail_arrives_and_its_link_sets_the_password_and_revokes_every_old_cre
     s.login("alice_reset", NEW_PASSWORD).expect(200);
 
     // Operators see it as sent, once, without its body.
-    let (ok, listed) = mail_command(&s, &["list", "--status", "sent"]);
-    assert!(ok, "{listed}");
+    let listed = wait_until_sent(&s, 1);
     assert_eq!(listed.lines().count(), 2, "{listed}");
     assert!(listed.contains("Alice_Reset@Example.com") && listed.contains("password_reset"));
     assert!(!listed.contains(&reset_token));
@@ -336,7 +352,7 @@ fn a_mail_refused_for_a_while_is_retried_and_arrives_once() {
     let mail = smtp.wait_for(1).pop().unwrap();
     assert_eq!(mail.to, vec!["erin_retry@example.com".to_string()]);
     // Sent is final: the worker keeps running and never sends it again.
-    let (_, sent) = mail_command(&s, &["list", "--status", "sent"]);
+    let sent = wait_until_sent(&s, 1);
     assert_eq!(sent.lines().count(), 2, "{sent}");
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(smtp.messages().len(), 1);
