@@ -10,11 +10,13 @@ pub mod error;
 pub mod filters;
 pub mod http;
 pub mod import;
-pub mod org_rules;
-pub mod permissions;
+pub mod service;
 pub mod state;
 pub mod store;
 pub mod validate;
+
+/// The permission functions live in the domain layer; these paths stay for `auth`.
+pub use service::{org_rules, permissions};
 
 mod app;
 

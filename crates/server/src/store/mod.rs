@@ -7,7 +7,6 @@
 //! No HTTP types in this module.
 
 mod access_tokens;
-mod admin;
 mod auth;
 mod held;
 #[cfg(test)]
@@ -17,7 +16,6 @@ mod sqlite_reads;
 mod users;
 
 pub use access_tokens::*;
-pub use admin::*;
 pub use auth::*;
 pub use orgs::*;
 pub use users::*;

@@ -4,6 +4,7 @@ use sqlx::FromRow;
 
 use super::{is_unique_violation, now_micros, on_conn, on_pool, Db};
 use crate::filters::{Bind, SqlBuf};
+use crate::service::{OrgId, OrgRole, UserId};
 use crate::store::bind_all;
 
 #[derive(Debug, Clone, FromRow)]
@@ -39,7 +40,7 @@ struct OrgRow {
 
 #[derive(Debug, Clone)]
 pub struct OrgRecord {
-    pub id: i64,
+    pub id: OrgId,
     pub slug: String,
     pub name: String,
     pub description: String,
@@ -73,7 +74,7 @@ impl From<OrgRow> for OrgRecord {
                 r.owner_first_name,
                 r.owner_last_name,
             ),
-            id: r.id,
+            id: OrgId(r.id),
             slug: r.slug,
             name: r.name,
             description: r.description,
@@ -106,10 +107,10 @@ struct MembershipRow {
 pub struct MembershipRecord {
     pub id: i64,
     pub user: UserBrief,
-    pub organization_id: i64,
+    pub organization_id: OrgId,
     pub is_active: bool,
     pub joined_date: Option<i64>,
-    pub role: String,
+    pub role: OrgRole,
     pub invitation: Option<String>,
 }
 
@@ -123,10 +124,10 @@ impl From<MembershipRow> for MembershipRecord {
                 first_name: r.first_name,
                 last_name: r.last_name,
             },
-            organization_id: r.organization_id,
+            organization_id: OrgId(r.organization_id),
             is_active: r.is_active,
             joined_date: r.joined_date,
-            role: r.role,
+            role: OrgRole::from_stored(&r.role),
             invitation: r.invitation,
         }
     }
@@ -157,9 +158,9 @@ pub struct InvitationRecord {
     pub key: String,
     pub created_date: i64,
     pub owner: Option<UserBrief>,
-    pub role: String,
+    pub role: OrgRole,
     pub user: UserBrief,
-    pub organization_id: i64,
+    pub organization_id: OrgId,
 }
 
 impl From<InvitationRow> for InvitationRecord {
@@ -173,14 +174,14 @@ impl From<InvitationRow> for InvitationRecord {
             ),
             key: r.key,
             created_date: r.created_date,
-            role: r.role,
+            role: OrgRole::from_stored(&r.role),
             user: UserBrief {
                 id: r.user_id,
                 username: r.username,
                 first_name: r.first_name,
                 last_name: r.last_name,
             },
-            organization_id: r.organization_id,
+            organization_id: OrgId(r.organization_id),
         }
     }
 }
@@ -196,9 +197,9 @@ const INVITATION_SELECT: &str = "SELECT i.key, i.created_date, i.owner_id, ou.us
 pub enum MembershipScope {
     All,
     /// The requester's own active memberships.
-    OwnActive(i64),
+    OwnActive(UserId),
     Org {
-        org: i64,
+        org: OrgId,
         only_active: bool,
     },
 }
@@ -208,10 +209,10 @@ pub enum InvitationScope {
     All,
     /// Invitations the user sent or received, optionally within one organization.
     Involving {
-        user: i64,
-        org: Option<i64>,
+        user: UserId,
+        org: Option<OrgId>,
     },
-    Org(i64),
+    Org(OrgId),
 }
 
 /// Organization fields a create or update sets; `None` keeps the current value.
@@ -248,17 +249,18 @@ impl Db {
     }
 
     /// The role of `user_id`'s *active* membership in `org_id` (an inactive one counts as none).
-    pub async fn active_role(&self, user_id: i64, org_id: i64) -> sqlx::Result<Option<String>> {
-        on_conn!(self, c => sqlx::query_scalar::<_, String>(
+    pub async fn active_role(&self, user_id: UserId, org_id: OrgId) -> sqlx::Result<Option<OrgRole>> {
+        let role = on_conn!(self, c => sqlx::query_scalar::<_, String>(
             "SELECT role FROM memberships WHERE user_id = $1 AND organization_id = $2 AND is_active")
-            .bind(user_id).bind(org_id).fetch_optional(&mut *c).await)
+            .bind(user_id).bind(org_id).fetch_optional(&mut *c).await)?;
+        Ok(role.as_deref().map(OrgRole::from_stored))
     }
 
     /// Organizations, newest first; `visible_to` limits them to those the user owns or has
     /// any membership row in.
     pub async fn list_orgs(
         &self,
-        visible_to: Option<i64>,
+        visible_to: Option<UserId>,
         search: &[String],
     ) -> sqlx::Result<Vec<OrgRecord>> {
         let mut sql = SqlBuf::default();
@@ -266,9 +268,9 @@ impl Db {
         sql.push(" WHERE 1=1");
         if let Some(user) = visible_to {
             sql.push(" AND (o.owner_id = ");
-            sql.bind(Bind::Int(user));
+            sql.bind(Bind::Int(user.0));
             sql.push(" OR EXISTS (SELECT 1 FROM memberships m WHERE m.organization_id = o.id AND m.user_id = ");
-            sql.bind(Bind::Int(user));
+            sql.bind(Bind::Int(user.0));
             sql.push("))");
         }
         for term in search {
@@ -290,14 +292,14 @@ impl Db {
         Ok(rows.into_iter().map(OrgRecord::from).collect())
     }
 
-    pub async fn org(&self, id: i64) -> sqlx::Result<Option<OrgRecord>> {
+    pub async fn org(&self, id: OrgId) -> sqlx::Result<Option<OrgRecord>> {
         let sql = format!("{ORG_SELECT} WHERE o.id = $1");
         let row: Option<OrgRow> = on_pool!(self, p => sqlx::query_as::<_, OrgRow>(&sql).bind(id).fetch_optional(p).await?);
         Ok(row.map(OrgRecord::from))
     }
 
     /// True when `user` owns `org` or has any membership row in it.
-    pub async fn org_visible_to(&self, org: i64, user: i64) -> sqlx::Result<bool> {
+    pub async fn org_visible_to(&self, org: OrgId, user: UserId) -> sqlx::Result<bool> {
         on_pool!(self, p => sqlx::query_scalar::<_, i64>(
             "SELECT COUNT(*) FROM organizations o WHERE o.id = $1 AND (o.owner_id = $2 OR EXISTS \
              (SELECT 1 FROM memberships m WHERE m.organization_id = o.id AND m.user_id = $2))")
@@ -305,13 +307,13 @@ impl Db {
         .map(|n| n > 0)
     }
 
-    pub async fn count_owned_orgs(&self, user: i64) -> sqlx::Result<i64> {
+    pub async fn count_owned_orgs(&self, user: UserId) -> sqlx::Result<i64> {
         on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM organizations WHERE owner_id = $1")
             .bind(user).fetch_one(p).await)
     }
 
     /// Creates an organization owned by `owner`, with the owner's active `owner` membership.
-    pub async fn create_org(&self, owner: i64, ch: &OrgChanges) -> Result<i64, OrgWriteError> {
+    pub async fn create_org(&self, owner: UserId, ch: &OrgChanges) -> Result<OrgId, OrgWriteError> {
         let now = now_micros();
         let slug = ch.slug.clone().unwrap_or_default();
         let name = ch
@@ -337,10 +339,10 @@ impl Db {
             tx.commit().await?;
             id
         });
-        Ok(id)
+        Ok(OrgId(id))
     }
 
-    pub async fn update_org(&self, id: i64, ch: &OrgChanges) -> Result<(), OrgWriteError> {
+    pub async fn update_org(&self, id: OrgId, ch: &OrgChanges) -> Result<(), OrgWriteError> {
         let result = on_pool!(self, p => sqlx::query(
             "UPDATE organizations SET slug = COALESCE($1, slug), name = COALESCE($2, name), \
              description = COALESCE($3, description), contact = COALESCE($4, contact), updated_date = $5 WHERE id = $6")
@@ -352,13 +354,13 @@ impl Db {
         }
     }
 
-    pub async fn slug_taken(&self, slug: &str, except: Option<i64>) -> sqlx::Result<bool> {
+    pub async fn slug_taken(&self, slug: &str, except: Option<OrgId>) -> sqlx::Result<bool> {
         on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM organizations WHERE slug = $1 AND id <> $2")
-            .bind(slug).bind(except.unwrap_or(-1)).fetch_one(p).await).map(|n| n > 0)
+            .bind(slug).bind(except.map_or(-1, |o| o.0)).fetch_one(p).await).map(|n| n > 0)
     }
 
     /// Deletes an organization; its memberships and invitations cascade.
-    pub async fn delete_org(&self, id: i64) -> sqlx::Result<()> {
+    pub async fn delete_org(&self, id: OrgId) -> sqlx::Result<()> {
         on_pool!(self, p => sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(p).await.map(|_| ()))
     }
 
@@ -368,11 +370,11 @@ impl Db {
             MembershipScope::All => {}
             MembershipScope::OwnActive(user) => {
                 sql.push(" AND m.is_active AND m.user_id = ");
-                sql.bind(Bind::Int(user));
+                sql.bind(Bind::Int(user.0));
             }
             MembershipScope::Org { org, only_active } => {
                 sql.push(" AND m.organization_id = ");
-                sql.bind(Bind::Int(org));
+                sql.bind(Bind::Int(org.0));
                 if only_active {
                     sql.push(" AND m.is_active");
                 }
@@ -410,9 +412,9 @@ impl Db {
         Ok(row.map(MembershipRecord::from))
     }
 
-    pub async fn set_membership_role(&self, id: i64, role: &str) -> sqlx::Result<()> {
+    pub async fn set_membership_role(&self, id: i64, role: OrgRole) -> sqlx::Result<()> {
         on_pool!(self, p => sqlx::query("UPDATE memberships SET role = $1 WHERE id = $2")
-            .bind(role).bind(id).execute(p).await.map(|_| ()))
+            .bind(role.as_str()).bind(id).execute(p).await.map(|_| ()))
     }
 
     /// Deletes a membership and, with it, its invitation.
@@ -426,17 +428,17 @@ impl Db {
             InvitationScope::All => {}
             InvitationScope::Org(org) => {
                 sql.push(" AND m.organization_id = ");
-                sql.bind(Bind::Int(org));
+                sql.bind(Bind::Int(org.0));
             }
             InvitationScope::Involving { user, org } => {
                 sql.push(" AND (i.owner_id = ");
-                sql.bind(Bind::Int(user));
+                sql.bind(Bind::Int(user.0));
                 sql.push(" OR m.user_id = ");
-                sql.bind(Bind::Int(user));
+                sql.bind(Bind::Int(user.0));
                 sql.push(")");
                 if let Some(org) = org {
                     sql.push(" AND m.organization_id = ");
-                    sql.bind(Bind::Int(org));
+                    sql.bind(Bind::Int(org.0));
                 }
             }
         }
@@ -477,10 +479,10 @@ impl Db {
     pub async fn create_invitation(
         &self,
         key: &str,
-        owner: i64,
-        org: i64,
-        invitee: i64,
-        role: &str,
+        owner: UserId,
+        org: OrgId,
+        invitee: UserId,
+        role: OrgRole,
     ) -> Result<(), OrgWriteError> {
         let now = now_micros();
         on_pool!(self, p => {
@@ -488,7 +490,7 @@ impl Db {
             let inserted = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO memberships (user_id, organization_id, is_active, joined_date, role) \
                  VALUES ($1, $2, TRUE, $3, $4) RETURNING id")
-                .bind(invitee).bind(org).bind(now).bind(role).fetch_one(&mut *tx).await;
+                .bind(invitee).bind(org).bind(now).bind(role.as_str()).fetch_one(&mut *tx).await;
             let membership = match inserted {
                 Err(e) if is_unique_violation(&e) => return Err(OrgWriteError::AlreadyMember),
                 Err(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => return Err(OrgWriteError::Gone),
