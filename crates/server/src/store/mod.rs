@@ -9,14 +9,18 @@
 mod access_tokens;
 mod auth;
 mod held;
+mod invitations;
 #[cfg(test)]
 mod list_tests;
+mod memberships;
 mod orgs;
 mod sqlite_reads;
 mod users;
 
 pub use access_tokens::*;
 pub use auth::*;
+pub use invitations::*;
+pub use memberships::*;
 pub use orgs::*;
 pub use users::*;
 
@@ -236,6 +240,33 @@ pub fn now_micros() -> i64 {
 }
 
 pub use crate::filters::fold;
+
+/// A statement that starts with `sql`.
+pub(crate) fn sql_start(sql: &str) -> SqlBuf {
+    let mut buf = SqlBuf::default();
+    buf.push(sql);
+    buf
+}
+
+impl Db {
+    /// The count a `SELECT COUNT(*) ...` statement answers.
+    pub(crate) async fn count_of(&self, sql: &SqlBuf) -> sqlx::Result<i64> {
+        on_pool!(self, p => bind_all!(sqlx::query_scalar::<_, i64>(&sql.sql), &sql.binds).fetch_one(p).await)
+    }
+
+    /// One page (`LIMIT limit OFFSET offset`) of the rows `sql` selects in its order.
+    pub(crate) async fn page_of<R>(&self, mut sql: SqlBuf, offset: i64, limit: i64) -> sqlx::Result<Vec<R>>
+    where
+        R: Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        sql.push(" LIMIT ");
+        sql.bind(crate::filters::Bind::Int(limit));
+        sql.push(" OFFSET ");
+        sql.bind(crate::filters::Bind::Int(offset));
+        on_pool!(self, p => bind_all!(sqlx::query_as::<_, R>(&sql.sql), &sql.binds).fetch_all(p).await)
+    }
+}
 
 /// True when `e` is a unique-constraint violation (both engines).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -139,6 +139,32 @@ async fn load_user(
         .map_err(|e| c.error(parts, e))
 }
 
+/// A POST on a user's page: the console, its CSRF-checked form and the user of the path.
+async fn posted(
+    state: &AppState,
+    id: Result<PathId, ApiError>,
+    parts: &Parts,
+    body: RawBody,
+) -> Result<(Console, Map<String, Value>, UserRecord), Response> {
+    let c = console(state, parts).await?;
+    let form = c.form(parts, body).await?;
+    let u = load_user(state, &c, parts, id).await?;
+    Ok((c, form, u))
+}
+
+/// The user's page again, with `e` shown on the form `place` puts it in.
+async fn failed(
+    state: &AppState,
+    c: &Console,
+    parts: &Parts,
+    u: &UserRecord,
+    e: DomainError,
+    place: impl FnOnce(FieldErrors) -> PageState,
+) -> PageResult {
+    let (status, errors) = c.form_failure(parts, e)?;
+    render_user(state, c, parts, u, status, place(errors)).await
+}
+
 /// Errors and submitted values of the page's three forms.
 #[derive(Default)]
 struct PageState {
@@ -304,9 +330,7 @@ pub(super) async fn update(
     parts: Parts,
     body: RawBody,
 ) -> PageResult {
-    let c = console(&state, &parts).await?;
-    let form = c.form(&parts, body).await?;
-    let u = load_user(&state, &c, &parts, id).await?;
+    let (c, form, u) = posted(&state, id, &parts, body).await?;
     let draft = Draft::from_form(&form);
     let body = changed_only(form_body(form), &u);
     let result = match parse::user_patch(&state, c.req.is_staff(), &u, &body).await {
@@ -316,12 +340,11 @@ pub(super) async fn update(
     match result {
         Ok(updated) => Ok(done(updated.id, "saved")),
         Err(e) => {
-            let (status, errors) = c.form_failure(&parts, e)?;
-            let ps = PageState {
+            let edit = |errors| PageState {
                 edit: Some((draft, errors)),
                 ..Default::default()
             };
-            render_user(&state, &c, &parts, &u, status, ps).await
+            failed(&state, &c, &parts, &u, e, edit).await
         }
     }
 }
@@ -336,9 +359,7 @@ pub(super) async fn set_active(
     parts: Parts,
     body: RawBody,
 ) -> PageResult {
-    let c = console(&state, &parts).await?;
-    let form = c.form(&parts, body).await?;
-    let u = load_user(&state, &c, &parts, id).await?;
+    let (c, form, u) = posted(&state, id, &parts, body).await?;
     let active = form.get("is_active").cloned().unwrap_or(Value::Null);
     let body = Map::from_iter([("is_active".to_string(), active)]);
     let result = match parse::user_patch(&state, c.req.is_staff(), &u, &body).await {
@@ -355,12 +376,11 @@ pub(super) async fn set_active(
             },
         )),
         Err(e) => {
-            let (status, status_errors) = c.form_failure(&parts, e)?;
-            let ps = PageState {
+            let status = |status_errors| PageState {
                 status_errors,
                 ..Default::default()
             };
-            render_user(&state, &c, &parts, &u, status, ps).await
+            failed(&state, &c, &parts, &u, e, status).await
         }
     }
 }
@@ -373,9 +393,7 @@ pub(super) async fn password(
     parts: Parts,
     body: RawBody,
 ) -> PageResult {
-    let c = console(&state, &parts).await?;
-    let form = c.form(&parts, body).await?;
-    let u = load_user(&state, &c, &parts, id).await?;
+    let (c, form, u) = posted(&state, id, &parts, body).await?;
     let text = |k: &str| form.get(k).and_then(Value::as_str).unwrap_or("");
     let result = if text("password") != text("password2") {
         Err(DomainError::field("password2", PASSWORDS_DIFFER))
@@ -390,12 +408,11 @@ pub(super) async fn password(
         Ok(()) if u.id == c.req.id() => Ok(Redirect::to("/admin/login").into_response()),
         Ok(()) => Ok(done(u.id, "password")),
         Err(e) => {
-            let (status, password_errors) = c.form_failure(&parts, e)?;
-            let ps = PageState {
+            let password = |password_errors| PageState {
                 password_errors,
                 ..Default::default()
             };
-            render_user(&state, &c, &parts, &u, status, ps).await
+            failed(&state, &c, &parts, &u, e, password).await
         }
     }
 }
@@ -453,9 +470,7 @@ pub(super) async fn delete(
     parts: Parts,
     body: RawBody,
 ) -> PageResult {
-    let c = console(&state, &parts).await?;
-    c.form(&parts, body).await?;
-    let u = load_user(&state, &c, &parts, id).await?;
+    let (c, _, u) = posted(&state, id, &parts, body).await?;
     match users::delete(&state, &c.req, &u).await {
         Ok(()) if u.id == c.req.id() => Ok(Redirect::to("/admin/login").into_response()),
         Ok(()) => {
