@@ -3,6 +3,10 @@
 //! A request goes: negotiate `Accept` (406) → authenticate (401) → organization context
 //! (400, 403) → route policy (403) → method (405) → lookup through the list's filters (404)
 //! → object policy (403) → validate body (400) → store (one transaction) → serialize.
+//!
+//! Layers: `http` (extract, parse CVAT's bodies into typed commands, serialize) → `service`
+//! (the domain: who may do what, typed commands, `DomainError`) → `store` (SQL, one module
+//! per table). The console at `/admin/` and `createsuperuser` call the same `service`.
 
 pub mod auth;
 pub mod config;
