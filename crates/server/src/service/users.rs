@@ -2,7 +2,7 @@
 //! handlers, the console and `createsuperuser`. Commands arrive validated field by field (the
 //! edge parses CVAT's bodies); here live the rules about who may do what and the writes.
 
-use super::{DomainError, DomainResult, Requester, UserId};
+use super::{DomainError, DomainResult, Requester, SystemRole, UserId};
 use crate::auth;
 use crate::state::AppState;
 use crate::store::{Db, NewUser, UserQuery, UserRecord};
@@ -116,12 +116,15 @@ pub(super) async fn hash(password: String) -> DomainResult<String> {
 /// CVAT's post-save signal on creation: `admin` for a staff superuser, else `user`; a given
 /// list replaces that, but a staff superuser keeps `admin` (spec §7.4).
 fn groups_of(cmd: &CreateUser) -> Vec<String> {
+    let admin = SystemRole::Admin.as_str();
     let staff_superuser = cmd.is_superuser && cmd.is_staff;
-    let mut groups = cmd.groups.clone().unwrap_or_else(|| {
-        vec![if staff_superuser { "admin" } else { "user" }.into()]
-    });
-    if staff_superuser && !groups.iter().any(|g| g == "admin") {
-        groups.insert(0, "admin".into());
+    let default = if staff_superuser { SystemRole::Admin } else { SystemRole::User };
+    let mut groups = cmd
+        .groups
+        .clone()
+        .unwrap_or_else(|| vec![default.as_str().into()]);
+    if staff_superuser && !groups.iter().any(|g| g == admin) {
+        groups.insert(0, admin.into());
     }
     groups
 }

@@ -14,7 +14,7 @@ use super::{console, csrf_input, errors_of, form_errors, text_field, when, Conso
 use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
 use crate::http::users::parse;
-use crate::service::{users, DomainError, UserAccess, UserId};
+use crate::service::{users, DomainError, SystemRole, UserAccess, UserId};
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 use crate::validate::FieldErrors;
@@ -195,7 +195,7 @@ async fn render_user(
                 p.sub {
                     "User " (u.id)
                     @if !u.is_active { " · " span.badge.off { "inactive" } }
-                    @for g in &u.groups { " " span.badge.admin[g == "admin"] { (g) } }
+                    @for g in &u.groups { " " span.badge.admin[SystemRole::parse(g) == Some(SystemRole::Admin)] { (g) } }
                 }
             }
             span.spacer {}

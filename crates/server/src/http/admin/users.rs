@@ -13,7 +13,7 @@ use super::{console, error_page, query, when, PageResult};
 use crate::error::ApiError;
 use crate::http::extract::py_int;
 use crate::http::users::parse;
-use crate::service::users;
+use crate::service::{users, SystemRole};
 use crate::state::SharedState;
 use crate::store::{UserColumn, UserRecord};
 
@@ -224,7 +224,7 @@ async fn list(State(state): State<SharedState>, parts: Parts) -> PageResult {
                             td { (u.first_name) }
                             td { (u.last_name) }
                             td { (u.email) }
-                            td { @for g in &u.groups { span.badge.admin[g == "admin"] { (g) } } }
+                            td { @for g in &u.groups { span.badge.admin[SystemRole::parse(g) == Some(SystemRole::Admin)] { (g) } } }
                             td { (staff_label(u)) }
                             td { @if u.is_active { span.badge.on { "yes" } } @else { span.badge.off { "no" } } }
                             td.num { (when(u.last_login)) }
