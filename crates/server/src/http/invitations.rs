@@ -52,7 +52,9 @@ async fn retrieve(
 ) -> ApiResult<Response> {
     let key = super::path_tail(&parts);
     let inv = orgs::find_invitation(&state.db, &req, &key).await?;
-    Ok(views::respond(StatusCode::OK, &parts, |o| views::invitation(&inv, o)))
+    Ok(views::respond(StatusCode::OK, &parts, |o| {
+        views::invitation(&inv, o)
+    }))
 }
 
 /// `{"role", "email"}`, both required; the e-mail must not be blank.
@@ -86,5 +88,7 @@ async fn create(
     let org = orgs::inviting_org(&req)?;
     let cmd = parse_invitation(org, &body.parse_object().await?)?;
     let inv = orgs::invite(&state.db, &req, &cmd).await?;
-    Ok(views::respond(StatusCode::CREATED, &parts, |o| views::invitation(&inv, o)))
+    Ok(views::respond(StatusCode::CREATED, &parts, |o| {
+        views::invitation(&inv, o)
+    }))
 }

@@ -55,14 +55,18 @@ async fn retrieve(
     parts: Parts,
 ) -> ApiResult<Response> {
     let m = orgs::find_membership(&state.db, &req, id.0, MembershipAccess::View).await?;
-    Ok(views::respond(StatusCode::OK, &parts, |o| views::membership(&m, o)))
+    Ok(views::respond(StatusCode::OK, &parts, |o| {
+        views::membership(&m, o)
+    }))
 }
 
 /// `PATCH /api/memberships/{id}`'s body: `{"role": ...}`, one of the four roles (absent:
 /// nothing changes). The console's role form sends the same.
 pub fn parse_role(body: &Map<String, Value>) -> DomainResult<Option<OrgRole>> {
     body.get("role")
-        .map(|v| validate::org_role_field(v).map_err(|m| DomainError::Invalid(vec![("role".into(), m)])))
+        .map(|v| {
+            validate::org_role_field(v).map_err(|m| DomainError::Invalid(vec![("role".into(), m)]))
+        })
         .transpose()
 }
 
@@ -76,7 +80,9 @@ async fn update(
     let m = orgs::find_membership(&state.db, &req, id.0, MembershipAccess::ChangeRole).await?;
     let role = parse_role(&body.parse_object().await?)?;
     let m = orgs::change_role(&state.db, &req, &m, role).await?;
-    Ok(views::respond(StatusCode::OK, &parts, |o| views::membership(&m, o)))
+    Ok(views::respond(StatusCode::OK, &parts, |o| {
+        views::membership(&m, o)
+    }))
 }
 
 async fn destroy(

@@ -23,9 +23,15 @@ pub async fn in_org(db: &Db, req: &Requester, org: OrgId) -> DomainResult<Reques
 // Organizations
 
 /// The organizations the requester may see (admins: all), newest first, with `search` applied.
-pub async fn visible(db: &Db, req: &Requester, search: Option<&str>) -> DomainResult<Vec<OrgRecord>> {
+pub async fn visible(
+    db: &Db,
+    req: &Requester,
+    search: Option<&str>,
+) -> DomainResult<Vec<OrgRecord>> {
     let visible_to = (!req.is_admin()).then_some(req.user_id());
-    Ok(db.list_orgs(visible_to, &filters::parse_search(search)).await?)
+    Ok(db
+        .list_orgs(visible_to, &filters::parse_search(search))
+        .await?)
 }
 
 /// Organization `id` if the requester may see it (not found otherwise).
@@ -115,7 +121,10 @@ pub async fn find_membership(
     access: MembershipAccess,
 ) -> DomainResult<MembershipRecord> {
     let m = db.membership(id).await?.ok_or(DomainError::NotFound)?;
-    if req.selected_org().is_some_and(|org| org != m.organization_id) {
+    if req
+        .selected_org()
+        .is_some_and(|org| org != m.organization_id)
+    {
         return Err(DomainError::NotFound);
     }
     let allowed = match access {
@@ -174,9 +183,16 @@ pub fn invitation_scope(req: &Requester) -> InvitationScope {
 }
 
 /// Invitation `key`, for admins, the two users involved and the organization's staff.
-pub async fn find_invitation(db: &Db, req: &Requester, key: &str) -> DomainResult<InvitationRecord> {
+pub async fn find_invitation(
+    db: &Db,
+    req: &Requester,
+    key: &str,
+) -> DomainResult<InvitationRecord> {
     let inv = db.invitation(key).await?.ok_or(DomainError::NotFound)?;
-    if req.selected_org().is_some_and(|org| org != inv.organization_id) {
+    if req
+        .selected_org()
+        .is_some_and(|org| org != inv.organization_id)
+    {
         return Err(DomainError::NotFound);
     }
     let involved = inv.user.id == req.id() || inv.owner.as_ref().is_some_and(|o| o.id == req.id());
@@ -202,7 +218,11 @@ pub struct InviteMember {
 pub const NO_SUCH_EMAIL: &str = "No user with this e-mail address exists.";
 
 /// Creates the invitation, accepted at once (CVAT's default).
-pub async fn invite(db: &Db, req: &Requester, cmd: &InviteMember) -> DomainResult<InvitationRecord> {
+pub async fn invite(
+    db: &Db,
+    req: &Requester,
+    cmd: &InviteMember,
+) -> DomainResult<InvitationRecord> {
     if inviting_org(req)? != cmd.org || !req.can_invite(cmd.org, cmd.role) {
         return Err(DomainError::Forbidden);
     }

@@ -134,8 +134,14 @@ mod tests {
     #[test]
     fn the_privilege_is_the_highest_system_role() {
         let groups = |g: &[&str]| g.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(SystemRole::privilege_of(&groups(&["worker", "business"])), Some(SystemRole::Business));
-        assert_eq!(SystemRole::privilege_of(&groups(&["user", "admin"])), Some(SystemRole::Admin));
+        assert_eq!(
+            SystemRole::privilege_of(&groups(&["worker", "business"])),
+            Some(SystemRole::Business)
+        );
+        assert_eq!(
+            SystemRole::privilege_of(&groups(&["user", "admin"])),
+            Some(SystemRole::Admin)
+        );
         assert_eq!(SystemRole::privilege_of(&groups(&["custom"])), None);
         assert!(SystemRole::Admin > SystemRole::Business && SystemRole::User > SystemRole::Worker);
     }

@@ -2,11 +2,11 @@
 //! handlers, the console and `createsuperuser`. Commands arrive validated field by field (the
 //! edge parses CVAT's bodies); here live the rules about who may do what and the writes.
 
+use super::permissions::ADMIN_ONLY_FIELDS;
 use super::{DomainError, DomainResult, Requester, SystemRole, UserId};
 use crate::auth;
 use crate::state::AppState;
 use crate::store::{Db, NewUser, UserQuery, UserRecord};
-use super::permissions::ADMIN_ONLY_FIELDS;
 use crate::validate::py_set_repr;
 
 /// A new account (`POST /api/users`, the console's "new user", `createsuperuser`).
@@ -118,7 +118,11 @@ pub(super) async fn hash(password: String) -> DomainResult<String> {
 fn groups_of(cmd: &CreateUser) -> Vec<String> {
     let admin = SystemRole::Admin.as_str();
     let staff_superuser = cmd.is_superuser && cmd.is_staff;
-    let default = if staff_superuser { SystemRole::Admin } else { SystemRole::User };
+    let default = if staff_superuser {
+        SystemRole::Admin
+    } else {
+        SystemRole::User
+    };
     let mut groups = cmd
         .groups
         .clone()
@@ -145,7 +149,11 @@ fn new_user(cmd: &CreateUser, password_hash: String) -> NewUser {
 }
 
 /// Creates a user for an administrator.
-pub async fn create(state: &AppState, req: &Requester, cmd: CreateUser) -> DomainResult<UserRecord> {
+pub async fn create(
+    state: &AppState,
+    req: &Requester,
+    cmd: CreateUser,
+) -> DomainResult<UserRecord> {
     ensure_admin(req)?;
     let hashed = hash(cmd.password.clone()).await?;
     let user = state.db.create_user(&new_user(&cmd, hashed)).await?;

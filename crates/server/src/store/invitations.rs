@@ -98,8 +98,9 @@ impl Db {
     }
 
     pub async fn count_invitations(&self, scope: InvitationScope) -> sqlx::Result<i64> {
-        let mut sql =
-            super::sql_start("SELECT COUNT(*) FROM invitations i JOIN memberships m ON m.id = i.membership_id");
+        let mut sql = super::sql_start(
+            "SELECT COUNT(*) FROM invitations i JOIN memberships m ON m.id = i.membership_id",
+        );
         Self::invitation_where(scope, &mut sql);
         self.count_of(&sql).await
     }

@@ -68,13 +68,16 @@ pub enum MembershipScope {
 
 impl Db {
     /// The role of `user_id`'s *active* membership in `org_id` (an inactive one counts as none).
-    pub async fn active_role(&self, user_id: UserId, org_id: OrgId) -> sqlx::Result<Option<OrgRole>> {
+    pub async fn active_role(
+        &self,
+        user_id: UserId,
+        org_id: OrgId,
+    ) -> sqlx::Result<Option<OrgRole>> {
         let role = on_conn!(self, c => sqlx::query_scalar::<_, String>(
             "SELECT role FROM memberships WHERE user_id = $1 AND organization_id = $2 AND is_active")
             .bind(user_id).bind(org_id).fetch_optional(&mut *c).await)?;
         Ok(role.as_deref().map(OrgRole::from_stored))
     }
-
 
     fn membership_where(scope: MembershipScope, sql: &mut SqlBuf) {
         sql.push(" WHERE 1=1");

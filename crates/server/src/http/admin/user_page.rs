@@ -19,7 +19,6 @@ use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 use crate::validate::FieldErrors;
 
-
 /// What the edit form shows: the stored user, or what was submitted when it had errors.
 struct Draft {
     username: String,
@@ -134,9 +133,15 @@ async fn load_user(
     id: Result<PathId, ApiError>,
 ) -> Result<UserRecord, Response> {
     let id = UserId(c.id(parts, id)?);
-    users::find(&state.db, &c.req, &c.req.detail_scope(), id, UserAccess::View)
-        .await
-        .map_err(|e| c.error(parts, e))
+    users::find(
+        &state.db,
+        &c.req,
+        &c.req.detail_scope(),
+        id,
+        UserAccess::View,
+    )
+    .await
+    .map_err(|e| c.error(parts, e))
 }
 
 /// A POST on a user's page: the console, its CSRF-checked form and the user of the path.
@@ -535,7 +540,11 @@ pub(super) async fn new_page(State(state): State<SharedState>, parts: Parts) -> 
     .await
 }
 
-pub(super) async fn create(State(state): State<SharedState>, parts: Parts, body: RawBody) -> PageResult {
+pub(super) async fn create(
+    State(state): State<SharedState>,
+    parts: Parts,
+    body: RawBody,
+) -> PageResult {
     let c = console(&state, &parts).await?;
     let form = c.form(&parts, body).await?;
     let draft = Draft::from_form(&form);

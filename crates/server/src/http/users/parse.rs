@@ -6,7 +6,9 @@ use serde_json::{json, Map, Value};
 use crate::auth::password_rules;
 use crate::error::{ApiError, ApiResult};
 use crate::filters::{self, Bind, Field};
-use crate::service::{CreateUser, DomainError, DomainResult, SetPassword, UserPatch, USERNAME_TAKEN};
+use crate::service::{
+    CreateUser, DomainError, DomainResult, SetPassword, UserPatch, USERNAME_TAKEN,
+};
 use crate::state::AppState;
 use crate::store::{UserQuery, UserRecord};
 use crate::validate::{self, py_set_repr, FieldErrors};
