@@ -778,7 +778,7 @@ fn the_last_active_admin_cannot_be_removed() {
 
 #[test]
 fn the_last_active_admin_cannot_drop_the_staff_flag_it_could_never_set_again() {
-    let (s, admin, u) = setup(&["bob_b"]);
+    let (s, admin, u) = TestServer::with_users(&["bob_b"]);
     let conflict = |r: Resp| {
         r.expect(409);
         let j = r.json();
@@ -792,7 +792,7 @@ fn the_last_active_admin_cannot_drop_the_staff_flag_it_could_never_set_again() {
         json!({"is_superuser": false, "is_staff": false}),
     ));
     conflict(s.patch("/api/users/1", &admin, json!({"is_staff": "false"})));
-    let me = fetch(&s, &admin, 1);
+    let me = s.fetch(&admin, 1);
     assert_eq!((me["is_staff"].clone(), me["is_superuser"].clone()), (json!(true), json!(true)));
     // Dropping is_superuser alone can be undone: the admin is still staff.
     s.patch("/api/users/1", &admin, json!({"is_superuser": false}))
