@@ -13,6 +13,7 @@ pub mod import;
 pub mod metrics;
 pub mod org_rules;
 pub mod permissions;
+pub mod pycompat;
 pub mod request;
 pub mod state;
 pub mod store;

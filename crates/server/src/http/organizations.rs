@@ -55,7 +55,7 @@ pub async fn visible_orgs(
     search: Option<&str>,
 ) -> ApiResult<Vec<OrgRecord>> {
     let visible_to = (!req.is_admin()).then_some(req.id());
-    let search = filters::parse_search(search);
+    let search = filters::parse_search(search).map_err(|e| ApiError::List(vec![e.0]))?;
     Ok(state.db.list_orgs(visible_to, &search).await?)
 }
 
