@@ -9,6 +9,7 @@
 mod access_tokens;
 mod admin;
 mod auth;
+mod bulk;
 mod held;
 #[cfg(test)]
 mod list_tests;
@@ -19,6 +20,7 @@ mod users;
 pub use access_tokens::*;
 pub use admin::*;
 pub use auth::*;
+pub use bulk::*;
 pub use orgs::*;
 pub use users::*;
 
