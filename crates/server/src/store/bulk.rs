@@ -392,12 +392,36 @@ impl BulkTx {
             .await
     }
 
+    /// Rows of `table` whose id is optional: those with one keep it, the others get one.
+    async fn insert_with_optional_ids(
+        &mut self,
+        table: &str,
+        columns: &str,
+        rows: Vec<(Option<i64>, Vec<Val>)>,
+    ) -> sqlx::Result<()> {
+        let Some(n) = rows.first().map(|(_, vals)| vals.len()) else {
+            return Ok(());
+        };
+        let (with_ids, without): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.0.is_some());
+        let with_ids = with_ids
+            .into_iter()
+            .flat_map(|(id, vals)| id.map(Val::Int).into_iter().chain(vals));
+        let head = format!("INSERT INTO {table} (id, {columns})");
+        self.insert_rows(&head, "", n + 1, with_ids.collect())
+            .await?;
+        let head = format!("INSERT INTO {table} ({columns})");
+        self.insert_rows(
+            &head,
+            "",
+            n,
+            without.into_iter().flat_map(|r| r.1).collect(),
+        )
+        .await
+    }
+
     pub async fn insert_orgs(&mut self, rows: Vec<BulkOrg>) -> sqlx::Result<()> {
-        const COLUMNS: &str =
-            "slug, name, description, created_date, updated_date, contact, owner_id";
-        let (with_ids, without): (Vec<_>, Vec<_>) = rows.into_iter().partition(|o| o.id.is_some());
-        let vals = |o: BulkOrg| {
-            o.id.map(Val::Int).into_iter().chain([
+        let rows = rows.into_iter().map(|o| {
+            let vals = vec![
                 Val::Text(o.slug),
                 Val::Text(o.name),
                 Val::Text(o.description),
@@ -405,13 +429,11 @@ impl BulkTx {
                 Val::Int(o.updated),
                 Val::Text(o.contact),
                 Val::OptInt(o.owner_id),
-            ])
-        };
-        let head = format!("INSERT INTO organizations (id, {COLUMNS})");
-        self.insert_rows(&head, "", 8, with_ids.into_iter().flat_map(vals).collect())
-            .await?;
-        let head = format!("INSERT INTO organizations ({COLUMNS})");
-        self.insert_rows(&head, "", 7, without.into_iter().flat_map(vals).collect())
+            ];
+            (o.id, vals)
+        });
+        let columns = "slug, name, description, created_date, updated_date, contact, owner_id";
+        self.insert_with_optional_ids("organizations", columns, rows.collect())
             .await
     }
 
@@ -429,22 +451,18 @@ impl BulkTx {
     }
 
     pub async fn insert_memberships(&mut self, rows: Vec<BulkMembership>) -> sqlx::Result<()> {
-        const COLUMNS: &str = "user_id, organization_id, is_active, joined_date, role";
-        let (with_ids, without): (Vec<_>, Vec<_>) = rows.into_iter().partition(|m| m.id.is_some());
-        let vals = |m: BulkMembership| {
-            m.id.map(Val::Int).into_iter().chain([
+        let rows = rows.into_iter().map(|m| {
+            let vals = vec![
                 Val::Int(m.user_id),
                 Val::Int(m.organization_id),
                 Val::Bool(m.is_active),
                 Val::OptInt(m.joined),
                 Val::Text(m.role),
-            ])
-        };
-        let head = format!("INSERT INTO memberships (id, {COLUMNS})");
-        self.insert_rows(&head, "", 6, with_ids.into_iter().flat_map(vals).collect())
-            .await?;
-        let head = format!("INSERT INTO memberships ({COLUMNS})");
-        self.insert_rows(&head, "", 5, without.into_iter().flat_map(vals).collect())
+            ];
+            (m.id, vals)
+        });
+        let columns = "user_id, organization_id, is_active, joined_date, role";
+        self.insert_with_optional_ids("memberships", columns, rows.collect())
             .await
     }
 
