@@ -8,9 +8,13 @@
 //!
 //! The file is streamed: a reader thread parses one record at a time (skipped models are
 //! never built in memory) and hands the kept ones over a bounded channel to the importer,
-//! which writes everything in ONE transaction. Users go in as they arrive; the other kept
-//! records are small, so they wait until the end, when every user they name is known.
-//! Any error (malformed file, unknown user, collision) rolls everything back.
+//! which writes everything in ONE transaction of the store (`crate::store::BulkTx`, which owns
+//! the SQL). Users go in as they arrive, in batches; the other kept records are small, so they
+//! wait until the end, when every user they name is known. Any error (malformed file, unknown
+//! user, collision) rolls everything back.
+//!
+//! Steps: `read` (the dump, one record at a time), `records` (Django's rows, typed), `write`
+//! (records to store rows, collisions).
 
 use std::collections::BTreeMap;
 use std::fmt;
