@@ -370,13 +370,8 @@ impl BulkTx {
                 ]
             })
             .collect();
-        self.insert_rows(
-            "INSERT INTO tokens (digest, user_id, created)",
-            "",
-            3,
-            vals,
-        )
-        .await
+        self.insert_rows("INSERT INTO tokens (digest, user_id, created)", "", 3, vals)
+            .await
     }
 
     // -- organizations, memberships, invitations
