@@ -9,7 +9,49 @@ use super::document::{
 };
 use super::{OPENAPI_JSON, OPENAPI_YAML};
 
+/// A resource's `{id}` operations, alike but for their names and texts.
+struct Item {
+    path: &'static str,
+    /// What the `id` path parameter identifies.
+    what: &'static str,
+    /// The model of the answers.
+    read: &'static str,
+}
+
+impl Item {
+    fn retrieve(&self, id: &'static str, summary: &'static str) -> Op {
+        op("get", self.path, id, summary)
+            .params([path_id(self.what)])
+            .ok(200, "", model(self.read))
+            .errors(AUTHENTICATED)
+            .errors(DETAIL)
+    }
+
+    fn partial_update(&self, id: &'static str, summary: &'static str, body: &str) -> Op {
+        op("patch", self.path, id, summary)
+            .params([path_id(self.what)])
+            .json_body(body, false)
+            .ok(200, "", model(self.read))
+            .errors(AUTHENTICATED)
+            .errors(DETAIL)
+            .errors(BODY)
+    }
+
+    fn destroy(&self, id: &'static str, summary: &'static str, done: &str) -> Op {
+        op("delete", self.path, id, summary)
+            .params([path_id(self.what)])
+            .empty(204, done)
+            .errors(AUTHENTICATED)
+            .errors(DETAIL)
+    }
+}
+
 pub(super) fn users() -> Vec<Op> {
+    let item = Item {
+        path: "/api/users/{id}",
+        what: "user",
+        read: "MetaUser",
+    };
     let meta_user = || model("MetaUser");
     vec![
         op("get", "/api/users", "users_list", "List users")
@@ -35,16 +77,7 @@ pub(super) fn users() -> Vec<Op> {
         )
         .ok(200, "", meta_user())
         .errors(AUTHENTICATED),
-        op(
-            "get",
-            "/api/users/{id}",
-            "users_retrieve",
-            "Get user details",
-        )
-        .params([path_id("user")])
-        .ok(200, "", meta_user())
-        .errors(AUTHENTICATED)
-        .errors(DETAIL),
+        item.retrieve("users_retrieve", "Get user details"),
         op(
             "patch",
             "/api/users/{id}",
@@ -58,16 +91,11 @@ pub(super) fn users() -> Vec<Op> {
         .errors(DETAIL)
         .errors(BODY)
         .errors(&[409]),
-        op(
-            "delete",
-            "/api/users/{id}",
+        item.destroy(
             "users_destroy",
             "Delete a user",
+            "The user has been deleted",
         )
-        .params([path_id("user")])
-        .empty(204, "The user has been deleted")
-        .errors(AUTHENTICATED)
-        .errors(DETAIL)
         .errors(&[409]),
         op(
             "post",
@@ -141,6 +169,11 @@ pub(super) fn auth() -> Vec<Op> {
 }
 
 pub(super) fn access_tokens() -> Vec<Op> {
+    let item = Item {
+        path: "/api/auth/access_tokens/{id}",
+        what: "access token",
+        read: "AccessTokenRead",
+    };
     let read = || model("AccessTokenRead");
     vec![
         op(
@@ -172,38 +205,17 @@ pub(super) fn access_tokens() -> Vec<Op> {
         .ok(200, "", read())
         .errors(AUTHENTICATED)
         .errors(DETAIL),
-        op(
-            "get",
-            "/api/auth/access_tokens/{id}",
-            "auth_retrieve_access_tokens",
-            "Get access token details",
-        )
-        .params([path_id("access token")])
-        .ok(200, "", read())
-        .errors(AUTHENTICATED)
-        .errors(DETAIL),
-        op(
-            "patch",
-            "/api/auth/access_tokens/{id}",
+        item.retrieve("auth_retrieve_access_tokens", "Get access token details"),
+        item.partial_update(
             "auth_partial_update_access_tokens",
             "Update an access token",
-        )
-        .params([path_id("access token")])
-        .json_body("PatchedAccessTokenWriteRequest", false)
-        .ok(200, "", read())
-        .errors(AUTHENTICATED)
-        .errors(DETAIL)
-        .errors(BODY),
-        op(
-            "delete",
-            "/api/auth/access_tokens/{id}",
+            "PatchedAccessTokenWriteRequest",
+        ),
+        item.destroy(
             "auth_destroy_access_tokens",
             "Revoke an access token",
-        )
-        .params([path_id("access token")])
-        .empty(204, "The token has been revoked")
-        .errors(AUTHENTICATED)
-        .errors(DETAIL),
+            "The token has been revoked",
+        ),
     ]
 }
 
@@ -232,6 +244,11 @@ pub(super) fn server() -> Vec<Op> {
 }
 
 pub(super) fn organizations() -> Vec<Op> {
+    let item = Item {
+        path: "/api/organizations/{id}",
+        what: "organization",
+        read: "OrganizationRead",
+    };
     let read = || model("OrganizationRead");
     let mut list_params = org_params();
     list_params.push(query(
@@ -264,43 +281,26 @@ pub(super) fn organizations() -> Vec<Op> {
         .ok(201, "", read())
         .errors(AUTHENTICATED)
         .errors(BODY),
-        op(
-            "get",
-            "/api/organizations/{id}",
-            "organizations_retrieve",
-            "Get organization details",
-        )
-        .params([path_id("organization")])
-        .ok(200, "", read())
-        .errors(AUTHENTICATED)
-        .errors(DETAIL),
-        op(
-            "patch",
-            "/api/organizations/{id}",
+        item.retrieve("organizations_retrieve", "Get organization details"),
+        item.partial_update(
             "organizations_partial_update",
             "Update an organization",
-        )
-        .params([path_id("organization")])
-        .json_body("PatchedOrganizationWriteRequest", false)
-        .ok(200, "", read())
-        .errors(AUTHENTICATED)
-        .errors(DETAIL)
-        .errors(BODY),
-        op(
-            "delete",
-            "/api/organizations/{id}",
+            "PatchedOrganizationWriteRequest",
+        ),
+        item.destroy(
             "organizations_destroy",
             "Delete an organization",
-        )
-        .params([path_id("organization")])
-        .empty(204, "The organization has been deleted")
-        .errors(AUTHENTICATED)
-        .errors(DETAIL),
+            "The organization has been deleted",
+        ),
     ]
 }
 
 pub(super) fn memberships() -> Vec<Op> {
-    let read = || model("MembershipRead");
+    let item = Item {
+        path: "/api/memberships/{id}",
+        what: "membership",
+        read: "MembershipRead",
+    };
     let mut list_params = org_params();
     list_params.extend(page_params());
     vec![
@@ -314,38 +314,17 @@ pub(super) fn memberships() -> Vec<Op> {
         .ok(200, "", model("PaginatedMembershipReadList"))
         .errors(AUTHENTICATED)
         .errors(&[404]),
-        op(
-            "get",
-            "/api/memberships/{id}",
-            "memberships_retrieve",
-            "Get membership details",
-        )
-        .params([path_id("membership")])
-        .ok(200, "", read())
-        .errors(AUTHENTICATED)
-        .errors(DETAIL),
-        op(
-            "patch",
-            "/api/memberships/{id}",
+        item.retrieve("memberships_retrieve", "Get membership details"),
+        item.partial_update(
             "memberships_partial_update",
             "Change the role of a member",
-        )
-        .params([path_id("membership")])
-        .json_body("PatchedMembershipWriteRequest", false)
-        .ok(200, "", read())
-        .errors(AUTHENTICATED)
-        .errors(DETAIL)
-        .errors(BODY),
-        op(
-            "delete",
-            "/api/memberships/{id}",
+            "PatchedMembershipWriteRequest",
+        ),
+        item.destroy(
             "memberships_destroy",
             "Delete a membership",
-        )
-        .params([path_id("membership")])
-        .empty(204, "The membership has been deleted")
-        .errors(AUTHENTICATED)
-        .errors(DETAIL),
+            "The membership has been deleted",
+        ),
     ]
 }
 
