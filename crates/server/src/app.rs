@@ -4,15 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use rand::distributions::{Alphanumeric, DistString};
-use tower::ServiceExt;
 
 use crate::config::{mask_database_url, DatabaseArgs, ServeArgs, Settings};
-use crate::http::metrics::{ConnectionGuard, Metrics};
+use crate::connections::{serve_connections, ConnectionLimits};
+use crate::metrics::Metrics;
 use crate::state::{AppState, SharedState};
 use crate::store::{now_micros, Db};
 
@@ -66,8 +62,7 @@ async fn open_db_with_retry(args: &DatabaseArgs) -> anyhow::Result<Db> {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let state = open_state(&args).await?;
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
+    let listener = crate::connections::bind(args.bind)
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr()?;
     println!("cvat-server: serving the CVAT Users API at http://{addr}/api/users");
@@ -82,6 +77,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = crate::http::router(state.clone());
     let limits = ConnectionLimits {
         header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        first_byte_timeout: Duration::from_secs(args.first_byte_timeout),
+        keep_alive_timeout: Duration::from_secs(args.keep_alive_timeout),
         max_connections: usize::try_from(args.max_connections)
             .unwrap_or(usize::MAX)
             .min(tokio::sync::Semaphore::MAX_PERMITS),
@@ -95,76 +92,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     state.db.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// What one client may hold of the server.
-struct ConnectionLimits {
-    /// Time to send a request's headers (and to send the next one on a kept-alive connection).
-    header_read_timeout: Duration,
-    /// Connections served at once; more wait in the kernel's listen backlog.
-    max_connections: usize,
-    /// How long a shutdown waits for in-flight requests.
-    drain: Duration,
-}
-
-/// The accept loop: HTTP/1.1 with a header read timeout (hyper's, which needs a timer that
-/// `axum::serve` does not set), at most `max_connections` at once, graceful shutdown on
-/// `signal` (stop accepting, finish in-flight requests, close idle connections).
-async fn serve_connections(
-    listener: tokio::net::TcpListener,
-    app: axum::Router,
-    limits: ConnectionLimits,
-    signal: impl std::future::Future<Output = ()>,
-) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    let mut signal = std::pin::pin!(signal);
-    loop {
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
-            _ = &mut signal => break,
-        };
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait instead of spinning.
-                    tracing::warn!(error = %e, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = &mut signal => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let service =
-            app.clone()
-                .map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
-                    let mut req = req.map(axum::body::Body::new);
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    req
-                });
-        let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(limits.header_read_timeout)
-            .keep_alive(true);
-        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _open = ConnectionGuard::open();
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection closed");
-            }
-            drop(permit);
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(limits.drain) => {
-            tracing::warn!("shutdown: connections still open after {} s, closing them", limits.drain.as_secs());
-        }
-    }
 }
 
 /// Drops failed-login rows that no longer count for any lock.

@@ -104,19 +104,35 @@ pub struct ServeArgs {
     )]
     pub metrics: bool,
     /// Peers whose `X-Forwarded-Proto`/`-Host`/`-For` headers are believed: IP addresses or
-    /// CIDR blocks, comma separated (empty: none).
-    #[arg(long, env = "CVAT_TRUSTED_PROXIES", default_value = "127.0.0.1,::1")]
+    /// CIDR blocks, comma separated. None by default: a client could otherwise choose its own
+    /// address for login throttling; the operator names the proxy.
+    #[arg(long, env = "CVAT_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: TrustedProxies,
-    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
-    /// connection stays open.
+    /// Host names the server answers for, comma separated (`.example.com` also matches its
+    /// subdomains); others get 400. Empty: any (links echo the host, so set it in production).
+    #[arg(long, env = "CVAT_ALLOWED_HOSTS", default_value = "")]
+    pub allowed_hosts: AllowedHosts,
+    /// `Strict-Transport-Security` max-age in seconds, sent on HTTPS answers (0: no header).
+    #[arg(long, env = "CVAT_HSTS_MAX_AGE", default_value_t = 31_536_000)]
+    pub hsts_max_age: u64,
+    /// Seconds a client has to send a request's headers once it has started.
     #[arg(long, env = "CVAT_HEADER_READ_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub header_read_timeout: u64,
+    /// Seconds a new connection has to send its first byte before it is closed.
+    #[arg(long, env = "CVAT_FIRST_BYTE_TIMEOUT", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub first_byte_timeout: u64,
+    /// Seconds an idle keep-alive connection stays open between requests.
+    #[arg(long, env = "CVAT_KEEP_ALIVE_TIMEOUT", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_alive_timeout: u64,
     /// Seconds a request may take once its headers are in, body upload included (then 408).
     #[arg(long, env = "CVAT_REQUEST_TIMEOUT", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout: u64,
-    /// Client connections served at once; further ones wait in the listen backlog.
+    /// Client connections held at once; near the cap the longest-idle ones are closed, and
+    /// when all are busy further ones wait in the listen backlog.
     #[arg(long, env = "CVAT_MAX_CONNECTIONS", default_value_t = 512,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
@@ -147,6 +163,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     pub db_pool_size: u32,
     pub registration_disabled: bool,
+    pub allowed_hosts: AllowedHosts,
+    pub hsts_max_age: u64,
 }
 
 impl From<&ServeArgs> for Settings {
@@ -161,6 +179,8 @@ impl From<&ServeArgs> for Settings {
             request_timeout: Duration::from_secs(a.request_timeout),
             db_pool_size: a.db.db_pool_size.max(1),
             registration_disabled: a.registration_disabled,
+            allowed_hosts: a.allowed_hosts.clone(),
+            hsts_max_age: a.hsts_max_age,
         }
     }
 }
@@ -208,6 +228,48 @@ impl fmt::Display for TrustedProxies {
             })
             .collect();
         f.write_str(&items.join(","))
+    }
+}
+
+/// The host names the server answers for (Django's `ALLOWED_HOSTS`); empty allows any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedHosts(pub Vec<String>);
+
+impl AllowedHosts {
+    /// Whether `host` (`name[:port]` as the client sent it) is allowed: an entry equal to its
+    /// name, `.example.com` for that domain and its subdomains, or `*`.
+    pub fn allows(&self, host: &str) -> bool {
+        if self.0.is_empty() {
+            return true;
+        }
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+                name
+            }
+            _ => host,
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.0.iter().any(|entry| {
+            entry == "*"
+                || *entry == name
+                || entry
+                    .strip_prefix('.')
+                    .is_some_and(|domain| name == domain || name.ends_with(entry.as_str()))
+        })
+    }
+}
+
+impl FromStr for AllowedHosts {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let hosts = s.split(',').map(str::trim).filter(|h| !h.is_empty());
+        Ok(AllowedHosts(hosts.map(str::to_ascii_lowercase).collect()))
+    }
+}
+
+impl fmt::Display for AllowedHosts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join(","))
     }
 }
 
@@ -318,7 +380,11 @@ impl ServeArgs {
             "trusted_proxies",
             toml_str(&self.trusted_proxies.to_string()),
         );
+        line("allowed_hosts", toml_str(&self.allowed_hosts.to_string()));
+        line("hsts_max_age", self.hsts_max_age.to_string());
         line("header_read_timeout", self.header_read_timeout.to_string());
+        line("first_byte_timeout", self.first_byte_timeout.to_string());
+        line("keep_alive_timeout", self.keep_alive_timeout.to_string());
         line("request_timeout", self.request_timeout.to_string());
         line("max_connections", self.max_connections.to_string());
         line(
@@ -492,6 +558,16 @@ mod tests {
         }
         let parsed: toml::Table = text.parse().expect("valid TOML");
         assert_eq!(parsed["db_pool_size"].as_integer(), Some(8));
+    }
+
+    #[test]
+    fn allowed_hosts_match_names_ports_and_subdomains() {
+        let a: AllowedHosts = "cvat.example, .corp.example,[::1]".parse().unwrap();
+        assert!(a.allows("cvat.example") && a.allows("CVAT.example:8080"));
+        assert!(a.allows("corp.example") && a.allows("eu.corp.example:443"));
+        assert!(a.allows("[::1]:8080"));
+        assert!(!a.allows("evil.example") && !a.allows("xcorp.example"));
+        assert!(AllowedHosts::default().allows("anything"));
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub mod error;
 pub mod filters;
 pub mod http;
 pub mod import;
+pub mod metrics;
+pub mod pycompat;
+pub mod request;
 pub mod service;
 pub mod state;
 pub mod store;
@@ -23,5 +26,6 @@ pub mod validate;
 pub use service::{org_rules, permissions};
 
 mod app;
+mod connections;
 
 pub use app::{create_superuser, open_state, serve};

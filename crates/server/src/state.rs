@@ -1,7 +1,10 @@
+//! What every request shares: the database, the signing secret, the settings and the metrics
+//! recorder. It sits below `http` and `auth` (both read it) and imports neither.
+
 use std::sync::Arc;
 
 use crate::config::Settings;
-use crate::http::metrics::Metrics;
+use crate::metrics::Metrics;
 use crate::store::Db;
 
 /// Shared by every request.

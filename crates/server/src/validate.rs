@@ -171,15 +171,7 @@ pub fn bool_field(value: &Value) -> Result<bool, Vec<String>> {
 }
 
 /// Python's `str()` of a JSON value, as CVAT's messages print it.
-pub fn py_str(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
+pub use crate::pycompat::py_str;
 
 /// DRF `ManyRelatedField(SlugRelatedField(slug_field="name"))`: a list of existing group names.
 pub fn groups_field(value: &Value, known: &[String]) -> Result<Vec<String>, Vec<String>> {

@@ -62,7 +62,7 @@ pub fn csrf_cookie(token: &str) -> HeaderValue {
 
 /// Middleware: every `Set-Cookie` of a response to an HTTPS request gets `Secure`.
 pub async fn secure_over_https(req: Request, next: Next) -> Response {
-    let https = crate::http::links::is_https(req.headers(), req.extensions());
+    let https = crate::request::is_https(req.headers(), req.extensions());
     let mut response = next.run(req).await;
     if https {
         mark_secure(response.headers_mut());

@@ -21,7 +21,7 @@ use rand::RngCore;
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
-use crate::http::links;
+use crate::request;
 use crate::state::AppState;
 use crate::store::UserRecord;
 
@@ -115,7 +115,7 @@ pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<I
         }
     }
     if matches!(parts.method, Method::GET | Method::HEAD) {
-        if let Some(sign) = links::query_value(parts, "sign").filter(|s| !s.is_empty()) {
+        if let Some(sign) = request::query_value(parts, "sign").filter(|s| !s.is_empty()) {
             return signature_auth(state, parts, &sign).await.map(Some);
         }
     }
@@ -234,7 +234,7 @@ async fn basic_login(
     };
     if let Some(user) = hit(&matching) {
         // A locked account or address stays locked, whatever the cache knows.
-        let address = links::client_address(parts);
+        let address = request::client_address(parts);
         throttle::check(state, &throttle::accounts(login, &matching), &address).await?;
         return Ok(Some(user));
     }
@@ -242,7 +242,7 @@ async fn basic_login(
     // Another request with the same credentials may have verified them meanwhile.
     let matching = state.db.users_by_login(login).await?;
     if let Some(user) = hit(&matching) {
-        let address = links::client_address(parts);
+        let address = request::client_address(parts);
         throttle::check(state, &throttle::accounts(login, &matching), &address).await?;
         return Ok(Some(user));
     }
@@ -279,7 +279,7 @@ async fn verify_login(
     password: &str,
     matching: Vec<UserRecord>,
 ) -> ApiResult<Option<(UserRecord, basic_cache::Verified)>> {
-    let address = links::client_address(parts);
+    let address = request::client_address(parts);
     // Failures count against the account, whichever spelling (case, e-mail) named it.
     let accounts = throttle::accounts(login, &matching);
     throttle::check(state, &accounts, &address).await?;
@@ -364,7 +364,7 @@ pub async fn verify_user_password(
     user: &UserRecord,
     password: &str,
 ) -> ApiResult<bool> {
-    let address = links::client_address(parts);
+    let address = request::client_address(parts);
     let accounts = throttle::accounts(&user.username, std::slice::from_ref(user));
     throttle::check(state, &accounts, &address).await?;
     if verify_any(vec![user.clone()], password.to_string())
@@ -439,7 +439,7 @@ async fn signature_auth(state: &AppState, parts: &Parts, sign: &str) -> ApiResul
     };
     signing::verify_url_token(
         &state.secret,
-        &links::signing_canonical_url(parts),
+        &request::signing_canonical_url(parts),
         &signing::password_binding(&user.password),
         sign,
         state.settings.signed_url_lifetime,
@@ -474,16 +474,7 @@ fn check_csrf(parts: &Parts) -> ApiResult<()> {
 /// compared in constant time, and an `Origin`, when sent, naming this host.
 pub fn check_csrf_token(parts: &Parts, supplied: &str) -> ApiResult<()> {
     let forbid = |m: String| ApiError::detail(StatusCode::FORBIDDEN, format!("CSRF Failed: {m}"));
-    if let Some(origin) = parts.headers.get(header::ORIGIN) {
-        let origin = String::from_utf8_lossy(origin.as_bytes()).to_string();
-        let host = links::request_host(parts);
-        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
-        if !origin_host.eq_ignore_ascii_case(&host) {
-            return Err(forbid(format!(
-                "Origin checking failed - {origin} does not match any trusted origins."
-            )));
-        }
-    }
+    check_origin(parts)?;
     let Some(cookie) = cookies::request_cookie(parts, cookies::CSRF_COOKIE) else {
         return Err(forbid("CSRF cookie not set.".into()));
     };
@@ -491,4 +482,24 @@ pub fn check_csrf_token(parts: &Parts, supplied: &str) -> ApiResult<()> {
         return Err(forbid("CSRF token missing or incorrect.".into()));
     }
     Ok(())
+}
+
+/// Django's `Origin` check: an `Origin`, when sent, must name this host. Also applied, before
+/// any credentials exist, to form posts (login CSRF: see `http::hardening`).
+pub fn check_origin(parts: &Parts) -> ApiResult<()> {
+    let Some(origin) = parts.headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = String::from_utf8_lossy(origin.as_bytes()).to_string();
+    let host = request::request_host(parts);
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+    if origin_host.eq_ignore_ascii_case(&host) {
+        return Ok(());
+    }
+    Err(ApiError::detail(
+        StatusCode::FORBIDDEN,
+        format!(
+            "CSRF Failed: Origin checking failed - {origin} does not match any trusted origins."
+        ),
+    ))
 }

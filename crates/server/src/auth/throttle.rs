@@ -59,7 +59,7 @@ pub async fn check(state: &AppState, accounts: &[String], address: &str) -> ApiR
     for ((scope, _, limit, what), times) in locks.into_iter().zip(recent) {
         if let Some(retry_after) = locked_for(&times, limit, window, now) {
             tracing::warn!(scope, "password logins locked after repeated failures");
-            crate::http::metrics::login_locked();
+            crate::metrics::login_locked();
             return Err(ApiError::Throttled {
                 detail: format!(
                     "Too many failed login attempts for this {what}. Try again in {retry_after} seconds."
@@ -72,7 +72,7 @@ pub async fn check(state: &AppState, accounts: &[String], address: &str) -> ApiR
 }
 
 pub async fn failed(state: &AppState, accounts: &[String], address: &str) -> ApiResult<()> {
-    crate::http::metrics::failed_login();
+    crate::metrics::failed_login();
     for account in accounts {
         state.db.record_login_failure(ACCOUNT, account).await?;
     }

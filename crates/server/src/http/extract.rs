@@ -65,28 +65,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
-/// Python's `int()` on a string: surrounding whitespace, a sign, digits and single underscores.
-pub fn py_int(s: &str) -> Option<i64> {
-    let t = s.trim();
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
-        return None;
-    }
-    let clean: String = digits.chars().filter(|&c| c != '_').collect();
-    if !clean.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let v: i64 = clean.parse().ok()?;
-    Some(if neg { -v } else { v })
-}
+/// Python's `int()` on a string.
+pub use crate::pycompat::py_int;
 
 /// Organization selection from `org`, `org_id` and `X-Organization` (spec §3.2, decision 2).
 async fn org_context(state: &SharedState, parts: &Parts, user_id: i64) -> ApiResult<OrgContext> {

@@ -1,24 +1,19 @@
-//! Absolute URLs as CVAT builds them (spec §5.4, §8.1), query-string helpers, and what a
-//! request's peer may tell us about the client (`X-Forwarded-*`, only from trusted proxies).
+//! Links in answers: object URLs and pagination links, built on the request facts of
+//! [`crate::request`] (re-exported here for the resource modules), and the middleware that
+//! records those facts once per request.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, Extensions, HeaderMap};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::config::TrustedProxies;
+pub use crate::request::{
+    canonical_signed_url, client_address, client_info, is_https, origin, parse_query, query_pairs,
+    query_value, quote_plus, request_host, signing_canonical_url, sorted_query, ClientInfo,
+};
 use crate::state::SharedState;
-
-/// Who sent a request, decided once per request by [`proxy_trust`]: whether the peer is a
-/// trusted proxy (so its `X-Forwarded-*` headers count) and the client's address.
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    pub trusted_proxy: bool,
-    pub address: String,
-}
 
 /// Middleware: records the request's [`ClientInfo`] from the peer address and
 /// `--trusted-proxies`.
@@ -36,167 +31,8 @@ pub async fn proxy_trust(
     next.run(req).await
 }
 
-/// The client behind `peer`: the peer itself unless it is a trusted proxy; behind trusted
-/// proxies, the right-most `X-Forwarded-For` entry that is not one of them (entries to its
-/// left were written by the client and prove nothing).
-pub fn client_info(
-    peer: Option<IpAddr>,
-    headers: &HeaderMap,
-    trusted: &TrustedProxies,
-) -> ClientInfo {
-    let Some(peer) = peer else {
-        return ClientInfo {
-            trusted_proxy: false,
-            address: "unknown".into(),
-        };
-    };
-    let peer = peer.to_canonical();
-    if !trusted.contains(peer) {
-        return ClientInfo {
-            trusted_proxy: false,
-            address: peer.to_string(),
-        };
-    }
-    let hops: Vec<String> = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .collect();
-    let mut address = peer;
-    for hop in hops.iter().rev() {
-        match hop.parse::<IpAddr>() {
-            Ok(ip) => {
-                address = ip.to_canonical();
-                if !trusted.contains(address) {
-                    break;
-                }
-            }
-            // Not an address (`unknown`, a port, garbage): trust stops at the last good hop.
-            Err(_) => break,
-        }
-    }
-    ClientInfo {
-        trusted_proxy: true,
-        address: address.to_string(),
-    }
-}
-
-/// The one place that lets `X-Forwarded-*` headers count: only when the request came from a
-/// trusted proxy. The first (client-most) value of the header.
-fn forwarded<'a>(headers: &'a HeaderMap, extensions: &Extensions, name: &str) -> Option<&'a str> {
-    if !extensions
-        .get::<ClientInfo>()
-        .is_some_and(|c| c.trusted_proxy)
-    {
-        return None;
-    }
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(',').next().unwrap_or("").trim())
-        .filter(|v| !v.is_empty())
-}
-
-/// Whether the client used HTTPS, as a trusted proxy says with `X-Forwarded-Proto: https`.
-pub fn is_https(headers: &HeaderMap, extensions: &Extensions) -> bool {
-    forwarded(headers, extensions, "x-forwarded-proto")
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-}
-
-/// Query pairs, decoded as Django does (`+` is a space, invalid UTF-8 replaced).
-pub fn query_pairs(parts: &Parts) -> Vec<(String, String)> {
-    parse_query(parts.uri.query().unwrap_or(""))
-}
-
-pub fn parse_query(q: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(q.as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// The value Django's `QueryDict[key]` gives: the last one.
-pub fn query_value(parts: &Parts, key: &str) -> Option<String> {
-    query_pairs(parts)
-        .into_iter()
-        .rev()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v)
-}
-
-/// Host as seen by the client: `X-Forwarded-Host` from a trusted proxy (CVAT sets
-/// USE_X_FORWARDED_HOST), else `Host`.
-pub fn request_host(parts: &Parts) -> String {
-    let host = forwarded(&parts.headers, &parts.extensions, "x-forwarded-host")
-        .map(str::to_string)
-        .or_else(|| {
-            parts
-                .headers
-                .get(header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        })
-        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
-        .unwrap_or_else(|| "localhost".into());
-    // Only characters a host[:port] can have; anything else would break the links we build.
-    if host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || ".-:[]_".contains(c))
-    {
-        host
-    } else {
-        "localhost".into()
-    }
-}
-
-/// `scheme://host` of the request (`X-Forwarded-Proto: https` from a trusted proxy means
-/// https).
-pub fn origin(parts: &Parts) -> String {
-    format!(
-        "{}://{}",
-        if is_https(&parts.headers, &parts.extensions) {
-            "https"
-        } else {
-            "http"
-        },
-        request_host(parts)
-    )
-}
-
 pub fn user_url(origin: &str, id: i64) -> String {
     format!("{origin}/api/users/{id}")
-}
-
-/// Python's `urllib.parse.quote_plus`.
-pub fn quote_plus(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-/// `urlencode(sorted(parse_qs(query).items()), doseq=True)`: keys sorted, values of a key in
-/// their original order.
-pub fn sorted_query(pairs: &[(String, String)]) -> String {
-    let mut keys: Vec<&String> = pairs.iter().map(|(k, _)| k).collect();
-    keys.sort();
-    keys.dedup();
-    let mut out = Vec::new();
-    for k in keys {
-        for (_, v) in pairs.iter().filter(|(pk, _)| pk == k) {
-            out.push(format!("{}={}", quote_plus(k), quote_plus(v)));
-        }
-    }
-    out.join("&")
 }
 
 /// The current request's URL with `page` set (DRF's `replace_query_param`), or removed for
@@ -215,79 +51,5 @@ pub fn page_link(parts: &Parts, page: i64) -> String {
         base
     } else {
         format!("{base}?{query}")
-    }
-}
-
-/// The URL a signature covers: absolute, `sign` removed, query re-encoded in order.
-pub fn canonical_signed_url(absolute_base: &str, path: &str, pairs: &[(String, String)]) -> String {
-    let kept: Vec<String> = pairs
-        .iter()
-        .filter(|(k, _)| k != "sign")
-        .map(|(k, v)| format!("{}={}", quote_plus(k), quote_plus(v)))
-        .collect();
-    if kept.is_empty() {
-        format!("{absolute_base}{path}")
-    } else {
-        format!("{absolute_base}{path}?{}", kept.join("&"))
-    }
-}
-
-/// The canonical URL of the current request, for verifying its `sign`.
-pub fn signing_canonical_url(parts: &Parts) -> String {
-    canonical_signed_url(&origin(parts), parts.uri.path(), &query_pairs(parts))
-}
-
-/// The client's address (the unit of per-address login throttling): the peer, or what
-/// trusted proxies forwarded (see [`client_info`]).
-pub fn client_address(parts: &Parts) -> String {
-    match parts.extensions.get::<ClientInfo>() {
-        Some(info) => info.address.clone(),
-        None => parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ci| ci.0.ip().to_canonical().to_string())
-            .unwrap_or_else(|| "unknown".into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(xff: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", xff.parse().unwrap());
-        h
-    }
-
-    #[test]
-    fn forwarded_for_counts_only_through_trusted_proxies() {
-        let trusted: TrustedProxies = "127.0.0.1,10.0.0.0/8".parse().unwrap();
-        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
-        // An untrusted peer's header is ignored.
-        let c = client_info(ip("203.0.113.9"), &headers("1.2.3.4"), &trusted);
-        assert_eq!(
-            (c.trusted_proxy, c.address.as_str()),
-            (false, "203.0.113.9")
-        );
-        // A trusted proxy: the right-most hop that is not a trusted proxy.
-        let c = client_info(
-            ip("127.0.0.1"),
-            &headers("6.6.6.6, 198.51.100.7, 10.1.2.3"),
-            &trusted,
-        );
-        assert_eq!(
-            (c.trusted_proxy, c.address.as_str()),
-            (true, "198.51.100.7")
-        );
-        // No header: the proxy itself.
-        let c = client_info(ip("127.0.0.1"), &HeaderMap::new(), &trusted);
-        assert_eq!(c.address, "127.0.0.1");
-        // Garbage stops the walk at the last good hop.
-        let c = client_info(ip("127.0.0.1"), &headers("1.2.3.4, nonsense"), &trusted);
-        assert_eq!(c.address, "127.0.0.1");
-        // IPv4-mapped peers count as their IPv4 address.
-        let c = client_info(ip("::ffff:127.0.0.1"), &headers("192.0.2.1"), &trusted);
-        assert_eq!((c.trusted_proxy, c.address.as_str()), (true, "192.0.2.1"));
     }
 }

@@ -1,113 +1,18 @@
-//! Operations: the access log (one line per request) and Prometheus metrics at `GET /metrics`.
-//!
-//! Metrics go through the `metrics` facade, whose macros do nothing until a recorder is
-//! installed: with `--metrics` off nothing is recorded and `/metrics` is not routed (404).
-//!
-//! | metric | type | labels |
-//! |---|---|---|
-//! | `cvat_http_requests_total` | counter | `method`, `route` (the route template, e.g. `/api/users/{id}`, or `unmatched`), `status` |
-//! | `cvat_http_request_duration_seconds` | histogram | `method`, `route` |
-//! | `cvat_http_requests_in_flight` | gauge | |
-//! | `cvat_http_connections` | gauge | open client connections |
-//! | `cvat_db_pool_connections`, `cvat_db_pool_idle_connections`, `cvat_db_pool_max_connections` | gauge | |
-//! | `cvat_failed_logins_total` | counter | failed password checks (login endpoint and Basic) |
-//! | `cvat_login_lockouts_total` | counter | password checks refused because of a lock (429) |
+//! Operations: the access log (one line per request) and `GET /metrics`, the recorder's text
+//! (the metrics themselves are listed in [`crate::metrics`]).
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::error::ApiError;
 use crate::state::SharedState;
 use crate::store::Db;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-const REQUESTS: &str = "cvat_http_requests_total";
-const DURATION: &str = "cvat_http_request_duration_seconds";
-const IN_FLIGHT: &str = "cvat_http_requests_in_flight";
-const CONNECTIONS: &str = "cvat_http_connections";
-const POOL_SIZE: &str = "cvat_db_pool_connections";
-const POOL_IDLE: &str = "cvat_db_pool_idle_connections";
-const POOL_MAX: &str = "cvat_db_pool_max_connections";
-const FAILED_LOGINS: &str = "cvat_failed_logins_total";
-const LOCKOUTS: &str = "cvat_login_lockouts_total";
-
-/// Latency buckets, seconds.
-const BUCKETS: [f64; 14] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
-
-/// The installed Prometheus recorder.
-#[derive(Clone)]
-pub struct Metrics {
-    handle: PrometheusHandle,
-}
-
-impl Metrics {
-    /// Installs the process-wide recorder; later calls share the first one.
-    pub fn install() -> anyhow::Result<Metrics> {
-        static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
-        let installed = HANDLE.get_or_init(|| {
-            let recorder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full(DURATION.into()), &BUCKETS)
-                .map_err(|e| e.to_string())?
-                .build_recorder();
-            let handle = recorder.handle();
-            metrics::set_global_recorder(recorder).map_err(|e| e.to_string())?;
-            describe();
-            Ok(handle)
-        });
-        match installed {
-            Ok(handle) => Ok(Metrics {
-                handle: handle.clone(),
-            }),
-            Err(e) => anyhow::bail!("cannot install the metrics recorder: {e}"),
-        }
-    }
-
-    /// Drains histogram samples into their buckets now and then (the exporter's own listener
-    /// would do it; we render through our router).
-    pub async fn upkeep(self) {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            self.handle.run_upkeep();
-        }
-    }
-}
-
-fn describe() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-    describe_counter!(
-        REQUESTS,
-        "HTTP requests answered, by method, route template and status."
-    );
-    describe_histogram!(
-        DURATION,
-        Unit::Seconds,
-        "Time from a request's headers to its response head."
-    );
-    describe_gauge!(IN_FLIGHT, "Requests being handled.");
-    describe_gauge!(CONNECTIONS, "Open client connections.");
-    describe_gauge!(POOL_SIZE, "Database connections open in the pool.");
-    describe_gauge!(POOL_IDLE, "Idle database connections in the pool.");
-    describe_gauge!(POOL_MAX, "Largest size the database pool may reach.");
-    describe_counter!(
-        FAILED_LOGINS,
-        "Failed password checks (login endpoint and Basic authentication)."
-    );
-    describe_counter!(
-        LOCKOUTS,
-        "Password checks refused because the account or address is locked."
-    );
-}
-
 /// `GET /metrics` (routed only when metrics are on).
 pub async fn render(State(state): State<SharedState>) -> Response {
     let Some(m) = &state.metrics else {
@@ -117,44 +22,15 @@ pub async fn render(State(state): State<SharedState>) -> Response {
         Db::Sqlite(p) => (p.size(), p.num_idle()),
         Db::Postgres(p) => (p.size(), p.num_idle()),
     };
-    metrics::gauge!(POOL_SIZE).set(f64::from(size));
-    metrics::gauge!(POOL_IDLE).set(idle as f64);
-    metrics::gauge!(POOL_MAX).set(f64::from(state.settings.db_pool_size));
     (
         StatusCode::OK,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
-        m.handle.render(),
+        m.render(size, idle, state.settings.db_pool_size),
     )
         .into_response()
-}
-
-/// A failed password check (called where failures are recorded).
-pub fn failed_login() {
-    metrics::counter!(FAILED_LOGINS).increment(1);
-}
-
-/// A password check refused because of a lock.
-pub fn login_locked() {
-    metrics::counter!(LOCKOUTS).increment(1);
-}
-
-/// Counts an open client connection until dropped.
-pub struct ConnectionGuard;
-
-impl ConnectionGuard {
-    pub fn open() -> ConnectionGuard {
-        metrics::gauge!(CONNECTIONS).increment(1.0);
-        ConnectionGuard
-    }
-}
-
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        metrics::gauge!(CONNECTIONS).decrement(1.0);
-    }
 }
 
 /// Route parameters whose values are credentials and never go to the logs.
@@ -256,7 +132,7 @@ struct Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        metrics::gauge!(IN_FLIGHT).decrement(1.0);
+        crate::metrics::request_ended();
         if !self.done {
             tracing::info!(
                 target: "cvat_server::access",
@@ -287,16 +163,14 @@ pub async fn observe(req: Request, next: Next) -> Response {
         start: Instant::now(),
         done: false,
     };
-    metrics::gauge!(IN_FLIGHT).increment(1.0);
+    crate::metrics::request_started();
     let response = next.run(req).await;
     pending.done = true;
     let latency = pending.start.elapsed();
     let status = response.status().as_u16();
     let method = method_label(&pending.method);
     let route = route.unwrap_or_else(|| "unmatched".into());
-    metrics::counter!(REQUESTS, "method" => method, "route" => route.clone(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!(DURATION, "method" => method, "route" => route).record(latency);
+    crate::metrics::request_answered(method, route, status, latency);
     tracing::info!(
         target: "cvat_server::access",
         method = %pending.method,

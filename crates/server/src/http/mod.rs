@@ -4,6 +4,7 @@ pub mod access_tokens;
 pub mod admin;
 pub mod auth;
 pub mod extract;
+pub mod hardening;
 pub mod invitations;
 pub mod links;
 pub mod memberships;
@@ -79,6 +80,11 @@ pub fn router(state: SharedState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response_boxed()
         }))
+        // Allowed hosts, form posts' Origin, HSTS, no-store (needs the proxy trust below).
+        .layer(axum::middleware::from_fn_with_state(
+            trust.clone(),
+            hardening::guard,
+        ))
         // Which X-Forwarded-* headers count, and the client's address.
         .layer(axum::middleware::from_fn_with_state(
             trust,

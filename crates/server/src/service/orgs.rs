@@ -29,9 +29,8 @@ pub async fn visible(
     search: Option<&str>,
 ) -> DomainResult<Vec<OrgRecord>> {
     let visible_to = (!req.is_admin()).then_some(req.user_id());
-    Ok(db
-        .list_orgs(visible_to, &filters::parse_search(search))
-        .await?)
+    let search = filters::parse_search(search).map_err(|e| DomainError::Refused(e.0))?;
+    Ok(db.list_orgs(visible_to, &search).await?)
 }
 
 /// Organization `id` if the requester may see it (not found otherwise).

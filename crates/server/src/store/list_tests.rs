@@ -122,7 +122,7 @@ async fn search_is_the_scan(db: &Db) {
             raw.push_str(&piece);
             raw.push(',');
         }
-        let terms = filters::parse_search(Some(&raw));
+        let terms = filters::parse_search(Some(&raw)).unwrap();
         let q = UserQuery {
             search: terms.clone(),
             ..Default::default()

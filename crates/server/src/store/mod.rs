@@ -8,6 +8,7 @@
 
 mod access_tokens;
 mod auth;
+mod bulk;
 mod held;
 mod invitations;
 #[cfg(test)]
@@ -19,6 +20,7 @@ mod users;
 
 pub use access_tokens::*;
 pub use auth::*;
+pub use bulk::*;
 pub use invitations::*;
 pub use memberships::*;
 pub use orgs::*;

@@ -624,7 +624,9 @@ fn posting_to_auth_endpoints_with_a_live_session_needs_csrf() {
 
 #[test]
 fn restart_keeps_sessions_tokens_and_signing_secret() {
-    let s = TestServer::start();
+    // Loopback named as proxy: the test plays one with X-Forwarded-Host.
+    let proxy = ["--trusted-proxies", "127.0.0.1"];
+    let s = TestServer::start_with(&proxy);
     let (id, token) = s.register("durable1");
     let login = s.login("durable1", PASSWORD);
     let sess = login.session();
@@ -645,7 +647,7 @@ fn restart_keeps_sessions_tokens_and_signing_secret() {
     assert_eq!(via_proxy(&s).json()["id"], id);
 
     let db = s.stop();
-    let s = TestServer::serve(db, &[]);
+    let s = TestServer::serve(db, &proxy);
     assert_eq!(s.me(&token)["id"], id);
     assert_eq!(s.me(&sess)["id"], id);
     let r = via_proxy(&s);
@@ -656,12 +658,20 @@ fn restart_keeps_sessions_tokens_and_signing_secret() {
 
     // The secret is what signs: another one (flag) invalidates the URL ...
     let db = s.stop();
-    let s = TestServer::serve(db, &["--secret-key", "another-secret-entirely"]);
+    let s = TestServer::serve(
+        db,
+        &[
+            proxy[0],
+            proxy[1],
+            "--secret-key",
+            "another-secret-entirely",
+        ],
+    );
     assert_401(&via_proxy(&s), "Invalid signature.");
     s.me(&token);
     // ... and without the flag the stored secret is back.
     let db = s.stop();
-    let s = TestServer::serve(db, &[]);
+    let s = TestServer::serve(db, &proxy);
     via_proxy(&s).expect(200);
 }
 
@@ -1358,7 +1368,8 @@ fn password_change() {
 
 #[test]
 fn signed_urls() {
-    let s = TestServer::start();
+    // Loopback named as proxy: the test plays one with X-Forwarded-Host.
+    let s = TestServer::start_with(&["--trusted-proxies", "127.0.0.1"]);
     let (id, token) = s.register("signer1");
     let admin = s.admin();
 

@@ -215,7 +215,7 @@ fn sql_search_equals_in_memory_substring_match() {
         let users = fx.load(&people);
         for words in queries {
             let raw = words.join(" ");
-            let terms = filters::parse_search(Some(&raw));
+            let terms = filters::parse_search(Some(&raw)).unwrap();
             let expected: BTreeSet<i64> = users
                 .iter()
                 .filter(|u| {

@@ -8,6 +8,7 @@ mod auth;
 mod engines;
 mod filter_props;
 mod hardening_auth;
+mod hardening_http;
 mod import;
 mod list_streaming;
 mod ops;

@@ -566,7 +566,7 @@ fn login_cookies(s: &TestServer, headers: &[(&str, &str)]) -> Vec<String> {
 
 #[test]
 fn cookies_are_secure_over_https_from_trusted_proxies_only() {
-    let s = TestServer::start();
+    let s = TestServer::start_with(&["--trusted-proxies", "127.0.0.1"]);
     for c in login_cookies(&s, &[]) {
         assert!(!c.contains("Secure"), "{c}");
     }
@@ -645,8 +645,10 @@ fn forwarded_for_picks_the_throttled_address_behind_trusted_proxies_only() {
         "--login-failures-per-account",
         "1000",
     ];
-    // Trusted loopback: each forwarded client has its own count.
-    let s = TestServer::start_with(&flags);
+    // Loopback named as proxy: each forwarded client has its own count.
+    let mut with_loopback = flags.to_vec();
+    with_loopback.extend(["--trusted-proxies", "127.0.0.1"]);
+    let s = TestServer::start_with(&with_loopback);
     for _ in 0..3 {
         assert_eq!(wrong(&s, "198.51.100.1"), 400);
     }

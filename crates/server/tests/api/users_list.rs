@@ -501,7 +501,12 @@ fn next_and_previous_links_have_sorted_reencoded_queries() {
 
 #[test]
 fn forwarded_host_and_proto_are_reflected_in_links_and_urls() {
-    let (s, admin, users) = server_with_members(2);
+    // Loopback named as proxy: the test plays one.
+    let s = TestServer::start_with(&["--trusted-proxies", "127.0.0.1"]);
+    let admin = s.admin();
+    let users: Vec<(i64, Auth)> = (1..=2)
+        .map(|i| s.register(&format!("member{i:02}")))
+        .collect();
     let fwd = [
         ("X-Forwarded-Host", "cvat.example.com"),
         ("X-Forwarded-Proto", "https"),
@@ -666,6 +671,34 @@ fn search_is_case_insensitive_and_and_of_terms() {
     let r = s.get("/api/users?search=a&page_size=1", &admin);
     assert_eq!(r.json()["count"], 4);
     assert_eq!(ids(&r).len(), 1);
+}
+
+#[test]
+fn a_thousand_search_terms_work_when_repeated_and_get_a_400_when_distinct() {
+    let (s, admin, _) = cast();
+    let found = |q: &str| {
+        let r = s.get(&format!("/api/users?page_size=all&search={q}"), &admin);
+        r.expect(200);
+        username_set(&r)
+    };
+    // Repeats count once: a thousand short terms are one term.
+    assert_eq!(found(&"a+".repeat(1000)), found("a"));
+    assert_eq!(found(&"smi+th+".repeat(500)), set(&["alice_a", "carol_c"]));
+    // Up to 100 different terms are served (here short and long ones, none matching).
+    let distinct = |n: usize| {
+        (0..n)
+            .map(|i| format!("q{i}"))
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    assert_eq!(found(&distinct(100)), set(&[]));
+    // More: a 400 in the shape of the other list errors, never a 500.
+    let r = s.get(&format!("/api/users?search={}", distinct(1000)), &admin);
+    r.expect(400);
+    assert_eq!(
+        r.json(),
+        json!(["search: at most 100 different terms are supported, got 1000"])
+    );
 }
 
 fn filtered(s: &TestServer, admin: &Auth, rule: &str) -> BTreeSet<String> {

@@ -322,6 +322,8 @@ fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with("/admin/")
+                // Goes into a `Location` header: visible ASCII only (CR/LF would split it).
+                && n.bytes().all(|b| b.is_ascii_graphic())
                 && !n.contains("//")
                 && !n.contains('\\')
                 && !n.starts_with("/admin/login") =>

@@ -23,7 +23,7 @@ pub fn apply_query_pairs(pairs: &[(String, String)], q: &mut UserQuery) -> ApiRe
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     };
-    q.search = filters::parse_search(last("search"));
+    q.search = filters::parse_search(last("search")).map_err(|e| ApiError::List(vec![e.0]))?;
     q.rule = filters::parse_filter(last("filter").unwrap_or(""))
         .map_err(|e| ApiError::List(vec![e.0]))?;
     for (name, field) in [

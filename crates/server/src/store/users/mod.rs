@@ -5,6 +5,8 @@ use sqlx::FromRow;
 mod console;
 mod writes;
 
+pub(in crate::store) use writes::COUNT_ACTIVE_ADMINS;
+
 pub use console::UserColumn;
 
 use super::{bind_all, fold, on_conn, on_pool, Db};

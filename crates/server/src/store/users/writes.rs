@@ -27,7 +27,7 @@ macro_rules! write_tx {
     };
 }
 
-const COUNT_ACTIVE_ADMINS: &str =
+pub(in crate::store) const COUNT_ACTIVE_ADMINS: &str =
     "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id \
      JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active";
 
