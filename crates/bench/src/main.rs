@@ -1,8 +1,11 @@
 //! `cvat-bench`: seeds a users database and drives a release `cvat-server` with `wrk`
 //! (see `scripts/bench` and the README's "Benchmarks").
 
+mod names;
+mod report;
 mod run;
 mod seed;
+mod server;
 
 use clap::{Parser, Subcommand};
 

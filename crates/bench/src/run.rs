@@ -1,69 +1,68 @@
 //! The benchmark run: fresh database → seed → start the release server → `wrk` per row → one
 //! table (and, with `--write`, the same table in BENCHMARKS.md between its markers).
 
-use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
+use crate::report::{ms, render, write_between_markers};
 use crate::seed::{self, Fixture};
+use crate::server::{base64, http_get, percent_encode, Server};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// Users to seed.
     #[arg(long, default_value_t = 100_000)]
-    users: u64,
+    pub(crate) users: u64,
     /// The release server binary.
     #[arg(long, default_value = "target/release/cvat-server")]
-    server: PathBuf,
+    pub(crate) server: PathBuf,
     /// Where the SQLite file and the server logs go.
     #[arg(long, default_value = "target/bench")]
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Also run on PostgreSQL: a database URL whose schema `cvat_bench` is dropped and rebuilt.
     #[arg(long)]
-    postgres: Option<String>,
+    pub(crate) postgres: Option<String>,
     /// Seconds of load per row (after one second of warm-up).
     #[arg(long, default_value_t = 5)]
-    duration: u64,
+    pub(crate) duration: u64,
     /// Concurrent connections.
     #[arg(long, default_value_t = 16)]
-    connections: u32,
+    pub(crate) connections: u32,
     /// wrk threads.
     #[arg(long, default_value_t = 2)]
-    threads: u32,
+    pub(crate) threads: u32,
     /// Write the table into this Markdown file, between `<!-- bench:begin -->` and `<!-- bench:end -->`.
     #[arg(long)]
-    write: Option<PathBuf>,
+    pub(crate) write: Option<PathBuf>,
 }
 
 /// One row of the table: what is requested, and by whom.
-struct Row {
-    name: String,
-    path: String,
-    auth: Option<String>,
+pub(crate) struct Row {
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) auth: Option<String>,
     /// The target this row is held to: p99 in milliseconds.
-    p99_target_ms: Option<f64>,
+    pub(crate) p99_target_ms: Option<f64>,
 }
 
-struct Measured {
-    rps: f64,
-    p50_us: u64,
-    p99_us: u64,
-    failures: u64,
-    queries: Option<(usize, usize)>,
+pub(crate) struct Measured {
+    pub(crate) rps: f64,
+    pub(crate) p50_us: u64,
+    pub(crate) p99_us: u64,
+    pub(crate) failures: u64,
+    pub(crate) queries: Option<(usize, usize)>,
 }
 
-struct EngineReport {
-    engine: &'static str,
-    rows: Vec<(Row, Measured)>,
-    startup_ms: f64,
-    peak_rss_kb: u64,
-    seed_secs: f64,
-    all: Option<String>,
+pub(crate) struct EngineReport {
+    pub(crate) engine: &'static str,
+    pub(crate) rows: Vec<(Row, Measured)>,
+    pub(crate) startup_ms: f64,
+    pub(crate) peak_rss_kb: u64,
+    pub(crate) seed_secs: f64,
+    pub(crate) all: Option<String>,
 }
 
 const LUA: &str = r#"
@@ -135,142 +134,6 @@ fn fresh_pg_schema(base: &str) -> anyhow::Result<String> {
     anyhow::ensure!(status.success(), "cannot reset schema cvat_bench in {base}");
     let sep = if base.contains('?') { '&' } else { '?' };
     Ok(format!("{base}{sep}options=-csearch_path%3Dcvat_bench"))
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    /// Starts the server and waits for the first 200 on `/api/server/about`; returns the time
-    /// from spawning the process to that answer.
-    fn start(
-        args: &RunArgs,
-        url: &str,
-        log: &Path,
-        env_log: &str,
-    ) -> anyhow::Result<(Server, Duration)> {
-        let port = free_port()?;
-        let log_file = std::fs::File::create(log)?;
-        let started = Instant::now();
-        let child = Command::new(&args.server)
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", url, "--secret-key", "bench-secret-key"])
-            .env("CVAT_LOG", env_log)
-            .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .with_context(|| format!("starting {}", args.server.display()))?;
-        let mut server = Server { child, port };
-        loop {
-            if let Ok(200) = http_get(port, "/api/server/about", None).map(|(s, _)| s) {
-                return Ok((server, started.elapsed()));
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the server exited with {status}; see {}", log.display());
-            }
-            if started.elapsed() > Duration::from_secs(120) {
-                server.stop();
-                bail!("the server did not answer within 2 minutes");
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn peak_rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop();
-        }
-    }
-}
-
-/// A minimal HTTP/1.1 GET (`Connection: close`): status and body length.
-fn http_get(port: u16, path: &str, auth: Option<&str>) -> anyhow::Result<(u16, usize)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(600)))?;
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
-    if let Some(a) = auth {
-        req.push_str(&format!("Authorization: {a}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes())?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf)?;
-    let head_end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .context("no HTTP header")?;
-    let head = String::from_utf8_lossy(&buf[..head_end]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no status")?;
-    Ok((status, buf.len() - head_end - 4))
-}
-
-fn base64(input: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The search term and filter: a last-name fragment and an exact last name, both common.
@@ -501,122 +364,4 @@ async fn run_engine(
         seed_secs,
         all,
     })
-}
-
-fn ms(us: u64) -> String {
-    if us < 10_000 {
-        format!("{:.2} ms", us as f64 / 1e3)
-    } else {
-        format!("{:.1} ms", us as f64 / 1e3)
-    }
-}
-
-fn machine() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|v| v.trim_start_matches([' ', '\t', ':']))
-        })
-        .unwrap_or("unknown CPU")
-        .to_string();
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_kb: u64 = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    format!(
-        "{cpus} CPUs (`nproc`), {model}, {:.1} GiB RAM",
-        mem_kb as f64 / 1024.0 / 1024.0
-    )
-}
-
-fn render(args: &RunArgs, reports: &[EngineReport]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Machine: {}. {} users, {} connections, {} wrk threads, {} s per row after 1 s of warm-up.\n",
-        machine(),
-        args.users,
-        args.connections,
-        args.threads,
-        args.duration
-    );
-    for r in reports {
-        let about = r.rows.first().map_or(1.0, |(_, m)| m.rps);
-        let _ = writeln!(out, "**{}**\n", r.engine);
-        let _ = writeln!(
-            out,
-            "| request | requests/s | vs about | p50 | p99 | queries (writes) |"
-        );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-        for (row, m) in &r.rows {
-            let q = m
-                .queries
-                .map_or("?".into(), |(r, w)| format!("{} ({w})", r + w));
-            let fail = if m.failures > 0 {
-                format!(" ⚠ {} failed", m.failures)
-            } else {
-                String::new()
-            };
-            let mark = match row.p99_target_ms {
-                Some(t) if m.p99_us as f64 / 1e3 <= t => format!(" ✓ ≤ {t} ms"),
-                Some(t) => format!(" ✗ > {t} ms"),
-                None => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "| {}{fail} | {:.0} | {:.0} % | {} | {}{mark} | {q} |",
-                row.name,
-                m.rps,
-                100.0 * m.rps / about,
-                ms(m.p50_us),
-                ms(m.p99_us)
-            );
-        }
-        let _ = writeln!(out);
-        let _ = writeln!(
-            out,
-            "- peak RSS of the server (VmHWM) over the whole load: {:.1} MB {}",
-            r.peak_rss_kb as f64 / 1024.0,
-            if r.peak_rss_kb <= 64 * 1024 {
-                "✓ ≤ 64 MB"
-            } else {
-                "✗ > 64 MB"
-            }
-        );
-        let _ = writeln!(
-            out,
-            "- process start to the first 200 on `/api/server/about`: {:.0} ms {}",
-            r.startup_ms,
-            if r.startup_ms <= 200.0 {
-                "✓ ≤ 200 ms"
-            } else {
-                "✗ > 200 ms"
-            }
-        );
-        if let Some(all) = &r.all {
-            let _ = writeln!(out, "- {all}");
-        }
-        let _ = writeln!(out, "- seeding took {:.1} s\n", r.seed_secs);
-    }
-    out
-}
-
-const BEGIN: &str = "<!-- bench:begin -->";
-const END: &str = "<!-- bench:end -->";
-
-fn write_between_markers(path: &Path, text: &str) -> anyhow::Result<()> {
-    let old = std::fs::read_to_string(path).unwrap_or_default();
-    let block = format!("{BEGIN}\n{text}{END}");
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if b < e => format!("{}{block}{}", &old[..b], &old[e + END.len()..]),
-        _ if old.is_empty() => format!("# Benchmarks\n\n{block}\n"),
-        _ => format!("{old}\n{block}\n"),
-    };
-    std::fs::write(path, new)?;
-    Ok(())
 }

@@ -7,7 +7,7 @@ use crate::client::{ApiClient, Request};
 use crate::error::Result;
 use crate::models::{
     AccessToken, AccessTokenWriteRequest, Detail, LoginRequest, Paginated, PasswordChangeRequest,
-    RegisterRequest, Registered, Token,
+    RegisterRequest, Registered, SigningRequest, Token,
 };
 use crate::users::{PageSize, Pages};
 
@@ -122,7 +122,7 @@ impl<'a> AuthApi<'a> {
     /// takes). Signatures are short-lived and cover exactly that URL.
     #[doc(alias = "create_signing")]
     pub fn signing(&self, url: &str) -> Result<String> {
-        let body = serde_json::json!({ "url": url });
+        let body = SigningRequest { url: url.into() };
         self.client
             .get_json(Request::new(Method::POST, "/api/auth/signing").json(&body))
     }

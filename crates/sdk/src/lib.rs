@@ -78,12 +78,7 @@ pub use auth::{AuthApi, PageParams};
 pub use client::{ApiClient, CVAT_JSON};
 pub use config::{Configuration, Credentials};
 pub use error::{Error, ErrorBody, Result};
-pub use models::{
-    About, AccessToken, AccessTokenWriteRequest, BasicUser, Detail, LoginRequest, MetaUser,
-    Paginated, PaginatedMetaUserList, PasswordChangeRequest, PatchedUserRequest, RegisterRequest,
-    Registered, Token, User,
-};
-pub use models::{PasswordSetRequest, UserCreateRequest};
+pub use models::*;
 pub use reqwest::{Method, StatusCode};
 pub use server::ServerApi;
 pub use users::{OrgContext, PageSize, Pages, UsersApi, UsersListParams};

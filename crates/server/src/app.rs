@@ -10,7 +10,7 @@ use crate::config::{mask_database_url, DatabaseArgs, ServeArgs, Settings};
 use crate::connections::{serve_connections, ConnectionLimits};
 use crate::metrics::Metrics;
 use crate::state::{AppState, SharedState};
-use crate::store::{now_micros, Db, NewUser, WriteError};
+use crate::store::{now_micros, Db};
 
 /// Opens (and migrates) the database and loads or creates the signing secret.
 pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
@@ -155,22 +155,25 @@ pub async fn create_superuser(
     if !problems.is_empty() {
         anyhow::bail!("password rejected: {}", problems.join(" "));
     }
-    let new = NewUser {
+    let cmd = crate::service::CreateUser {
         username: username.to_string(),
-        password_hash: crate::auth::passwords::hash_password(password),
         email: email.to_string(),
+        password: password.to_string(),
         first_name: String::new(),
         last_name: String::new(),
+        groups: None,
         is_staff: true,
         is_superuser: true,
-        groups: vec!["admin".into()],
-        logged_in: false,
         is_active: true,
     };
-    let user = db.create_user(&new).await.map_err(|e| match e {
-        WriteError::UsernameTaken => anyhow::anyhow!("a user named {username} already exists"),
-        other => anyhow::anyhow!(other),
-    })?;
+    let user = crate::service::users::create_superuser(&db, cmd)
+        .await
+        .map_err(|e| match e {
+            crate::service::DomainError::Invalid(_) => {
+                anyhow::anyhow!("a user named {username} already exists")
+            }
+            other => anyhow::anyhow!(other),
+        })?;
     db.close().await;
     Ok(user.id)
 }

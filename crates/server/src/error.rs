@@ -1,10 +1,16 @@
-//! The one error type of the server and its mapping to CVAT's response shapes (spec §1.2).
+//! The one error type of the server and its mapping to CVAT's response shapes (spec §1.2);
+//! the domain's failures (`DomainError`) become these shapes here and nowhere else.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
+use crate::service::DomainError;
+
 pub const CVAT_JSON: &str = "application/vnd.cvat+json";
+
+/// DRF's message for a refused permission.
+pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -41,10 +47,7 @@ impl ApiError {
         Self::detail(StatusCode::BAD_REQUEST, msg)
     }
     pub fn forbidden() -> Self {
-        Self::detail(
-            StatusCode::FORBIDDEN,
-            "You do not have permission to perform this action.",
-        )
+        Self::detail(StatusCode::FORBIDDEN, NO_PERMISSION)
     }
     pub fn not_found() -> Self {
         Self::detail(StatusCode::NOT_FOUND, "Not found.")
@@ -72,6 +75,26 @@ impl ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         ApiError::Internal(e.into())
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound => ApiError::not_found(),
+            DomainError::Forbidden => ApiError::forbidden(),
+            DomainError::Conflict(msg) => ApiError::conflict(msg),
+            DomainError::Invalid(fields) => ApiError::Fields(fields),
+            DomainError::Refused(msg) => ApiError::List(vec![msg]),
+            DomainError::Throttled {
+                detail,
+                retry_after,
+            } => ApiError::Throttled {
+                detail,
+                retry_after,
+            },
+            DomainError::Internal(e) => ApiError::Internal(e),
+        }
     }
 }
 

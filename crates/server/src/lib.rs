@@ -3,6 +3,10 @@
 //! A request goes: negotiate `Accept` (406) → authenticate (401) → organization context
 //! (400, 403) → route policy (403) → method (405) → lookup through the list's filters (404)
 //! → object policy (403) → validate body (400) → store (one transaction) → serialize.
+//!
+//! Layers: `http` (extract, parse CVAT's bodies into typed commands, serialize) → `service`
+//! (the domain: who may do what, typed commands, `DomainError`) → `store` (SQL, one module
+//! per table). The console at `/admin/` and `createsuperuser` call the same `service`.
 
 pub mod account;
 pub mod auth;
@@ -13,12 +17,15 @@ pub mod http;
 pub mod import;
 pub mod mail;
 pub mod metrics;
-pub mod org_rules;
-pub mod permissions;
+pub mod pycompat;
 pub mod request;
+pub mod service;
 pub mod state;
 pub mod store;
 pub mod validate;
+
+/// The permission functions live in the domain layer; these paths stay for `auth`.
+pub use service::{org_rules, permissions};
 
 mod app;
 mod connections;

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::store::UserChanges;
+use crate::service::{OrgRole, UserPatch};
 
 pub type FieldErrors = Vec<(String, Vec<String>)>;
 
@@ -171,15 +171,7 @@ pub fn bool_field(value: &Value) -> Result<bool, Vec<String>> {
 }
 
 /// Python's `str()` of a JSON value, as CVAT's messages print it.
-pub fn py_str(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
+pub use crate::pycompat::py_str;
 
 /// DRF `ManyRelatedField(SlugRelatedField(slug_field="name"))`: a list of existing group names.
 pub fn groups_field(value: &Value, known: &[String]) -> Result<Vec<String>, Vec<String>> {
@@ -231,14 +223,23 @@ pub fn py_set_repr(keys: &[String]) -> String {
     format!("{{{}}}", items.join(", "))
 }
 
+/// An organization role (`ChoiceField`): one of the four names.
+pub fn org_role_field(value: &Value) -> Result<OrgRole, Vec<String>> {
+    match value {
+        Value::String(s) => OrgRole::parse(s),
+        _ => None,
+    }
+    .ok_or_else(|| vec![format!("\"{}\" is not a valid choice.", py_str(value))])
+}
+
 /// Validates a PATCH body with the full (`full`) or the basic serializer's fields. Returns
 /// the changes and the field errors, in serializer field order.
 pub fn user_patch(
     body: &Map<String, Value>,
     full: bool,
     known_groups: &[String],
-) -> (UserChanges, FieldErrors) {
-    let mut ch = UserChanges::default();
+) -> (UserPatch, FieldErrors) {
+    let mut ch = UserPatch::default();
     let mut errors: FieldErrors = Vec::new();
     let mut note = |name: &str, r: Result<(), Vec<String>>| {
         if let Err(msgs) = r {

@@ -1,7 +1,7 @@
 //! Our extractors: every rejection comes out in CVAT's shapes, never axum's defaults.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde_json::{Map, Value};
@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::links;
 use crate::auth::{self, Identity};
 use crate::error::{ApiError, ApiResult};
-use crate::permissions::{OrgContext, Requester};
+use crate::service::{OrgContext, OrgId, Requester, UserId};
 use crate::state::SharedState;
 
 /// Request bodies larger than this get 413.
@@ -44,28 +44,29 @@ impl FromRequestParts<SharedState> for Requester {
     }
 }
 
-/// Python's `int()` on a string: surrounding whitespace, a sign, digits and single underscores.
-pub fn py_int(s: &str) -> Option<i64> {
-    let t = s.trim();
-    let (neg, digits) = match t.as_bytes().first() {
-        Some(b'-') => (true, &t[1..]),
-        Some(b'+') => (false, &t[1..]),
-        _ => (false, t),
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
-        return None;
+/// The `{id}` segment of a detail route. Not an integer: CVAT's 404. Put it after the
+/// `Requester`, so that authentication (401) comes first; take `Result<PathId, ApiError>` where
+/// a permission check must answer before the lookup.
+#[derive(Debug, Clone, Copy)]
+pub struct PathId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        params
+            .iter()
+            .find(|(name, _)| *name == "id")
+            .and_then(|(_, raw)| raw.parse().ok())
+            .map(PathId)
+            .ok_or_else(ApiError::not_found)
     }
-    let clean: String = digits.chars().filter(|&c| c != '_').collect();
-    if !clean.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let v: i64 = clean.parse().ok()?;
-    Some(if neg { -v } else { v })
 }
+
+/// Python's `int()` on a string.
+pub use crate::pycompat::py_int;
 
 /// Organization selection from `org`, `org_id` and `X-Organization` (spec §3.2, decision 2).
 async fn org_context(state: &SharedState, parts: &Parts, user_id: i64) -> ApiResult<OrgContext> {
@@ -117,8 +118,9 @@ async fn org_context(state: &SharedState, parts: &Parts, user_id: i64) -> ApiRes
                 }
             }
         };
-    let role = state.db.active_role(user_id, found.id).await?;
-    Ok(OrgContext::Org { id: found.id, role })
+    let org = OrgId(found.id);
+    let role = state.db.active_role(UserId(user_id), org).await?;
+    Ok(OrgContext::Org { id: org, role })
 }
 
 /// The body, not yet parsed: handlers parse it after the lookup and permission checks, so
@@ -159,7 +161,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
-fn python_type_name(v: &Value) -> &'static str {
+pub(crate) fn python_type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",

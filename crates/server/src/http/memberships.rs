@@ -8,14 +8,13 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{Map, Value};
 
-use super::extract::RawBody;
+use super::extract::{PathId, RawBody};
 use super::pagination::PageRequest;
-use super::{links, views};
-use crate::error::{cvat_json, ApiError, ApiResult};
-use crate::org_rules::ROLES;
-use crate::permissions::{OrgContext, Requester};
-use crate::state::{AppState, SharedState};
-use crate::store::{MembershipRecord, MembershipScope};
+use super::views;
+use crate::error::ApiResult;
+use crate::service::{orgs, DomainError, DomainResult, MembershipAccess, OrgRole, Requester};
+use crate::state::SharedState;
+use crate::validate;
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -32,140 +31,66 @@ pub fn router() -> Router<SharedState> {
         )
 }
 
-/// The memberships a list shows the requester (the console's organization page uses it too).
-pub fn scope(req: &Requester) -> MembershipScope {
-    match (&req.org, req.is_admin()) {
-        (OrgContext::Org { id, .. }, admin) => MembershipScope::Org {
-            org: *id,
-            only_active: !admin,
-        },
-        (_, true) => MembershipScope::All,
-        (_, false) => MembershipScope::OwnActive(req.id()),
-    }
-}
-
 async fn list(
     State(state): State<SharedState>,
     req: Requester,
     parts: Parts,
 ) -> ApiResult<Response> {
-    let scope = scope(&req);
+    let scope = orgs::membership_scope(&req);
     let count = state.db.count_memberships(scope).await?;
-    let page = PageRequest::resolve(&parts, count)?;
-    let rows = state
-        .db
-        .list_memberships(scope, page.offset(), page.size)
-        .await?;
-    let origin = links::origin(&parts);
-    let results = rows.iter().map(|m| views::membership(m, &origin)).collect();
-    Ok(cvat_json(
-        StatusCode::OK,
-        &page.wrap(&parts, count, results),
-    ))
-}
-
-/// The membership of the path; one of another organization than the selected one is a 404.
-async fn load(state: &SharedState, req: &Requester, parts: &Parts) -> ApiResult<MembershipRecord> {
-    let id: i64 = super::path_tail(parts)
-        .parse()
-        .map_err(|_| ApiError::not_found())?;
-    let m = state
-        .db
-        .membership(id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if let OrgContext::Org { id: org, .. } = req.org {
-        if m.organization_id != org {
-            return Err(ApiError::not_found());
-        }
-    }
-    Ok(m)
+    PageRequest::resolve(&parts, count)?
+        .respond(
+            &parts,
+            count,
+            async |offset, limit| state.db.list_memberships(scope, offset, limit).await,
+            views::membership,
+        )
+        .await
 }
 
 async fn retrieve(
     State(state): State<SharedState>,
     req: Requester,
+    id: PathId,
     parts: Parts,
 ) -> ApiResult<Response> {
-    let m = load(&state, &req, &parts).await?;
-    if !req.can_view_membership(&m) {
-        return Err(ApiError::forbidden());
-    }
-    Ok(cvat_json(
-        StatusCode::OK,
-        &views::membership(&m, &links::origin(&parts)),
-    ))
+    let m = orgs::find_membership(&state.db, &req, id.0, MembershipAccess::View).await?;
+    Ok(views::respond(StatusCode::OK, &parts, |o| {
+        views::membership(&m, o)
+    }))
+}
+
+/// `PATCH /api/memberships/{id}`'s body: `{"role": ...}`, one of the four roles (absent:
+/// nothing changes). The console's role form sends the same.
+pub fn parse_role(body: &Map<String, Value>) -> DomainResult<Option<OrgRole>> {
+    body.get("role")
+        .map(|v| {
+            validate::org_role_field(v).map_err(|m| DomainError::Invalid(vec![("role".into(), m)]))
+        })
+        .transpose()
 }
 
 async fn update(
     State(state): State<SharedState>,
     req: Requester,
+    id: PathId,
     parts: Parts,
     body: RawBody,
 ) -> ApiResult<Response> {
-    let m = load(&state, &req, &parts).await?;
-    if !req.can_change_role(&m) {
-        return Err(ApiError::forbidden());
-    }
-    let body = body.parse_object().await?;
-    let m = change_role(&state, &req, &m, &body).await?;
-    Ok(cvat_json(
-        StatusCode::OK,
-        &views::membership(&m, &links::origin(&parts)),
-    ))
-}
-
-/// `PATCH /api/memberships/{id}`'s effect: `{"role": ...}` (one of the four roles) on a
-/// membership the requester may manage. Returns the membership as stored afterwards.
-pub async fn change_role(
-    state: &AppState,
-    req: &Requester,
-    m: &MembershipRecord,
-    body: &Map<String, Value>,
-) -> ApiResult<MembershipRecord> {
-    if !req.can_change_role(m) {
-        return Err(ApiError::forbidden());
-    }
-    if let Some(v) = body.get("role") {
-        let role = match v {
-            Value::String(s) if ROLES.contains(&s.as_str()) => s.clone(),
-            other => {
-                let shown = crate::validate::py_str(other);
-                return Err(ApiError::field(
-                    "role",
-                    format!("\"{shown}\" is not a valid choice."),
-                ));
-            }
-        };
-        state.db.set_membership_role(m.id, &role).await?;
-    }
-    state
-        .db
-        .membership(m.id)
-        .await?
-        .ok_or_else(ApiError::not_found)
+    let m = orgs::find_membership(&state.db, &req, id.0, MembershipAccess::ChangeRole).await?;
+    let role = parse_role(&body.parse_object().await?)?;
+    let m = orgs::change_role(&state.db, &req, &m, role).await?;
+    Ok(views::respond(StatusCode::OK, &parts, |o| {
+        views::membership(&m, o)
+    }))
 }
 
 async fn destroy(
     State(state): State<SharedState>,
     req: Requester,
-    parts: Parts,
+    id: PathId,
 ) -> ApiResult<Response> {
-    let m = load(&state, &req, &parts).await?;
-    remove_membership(&state, &req, &m).await?;
+    let m = orgs::find_membership(&state.db, &req, id.0, MembershipAccess::Remove).await?;
+    orgs::remove_membership(&state.db, &req, &m).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// `DELETE /api/memberships/{id}`'s effect, for a requester allowed to delete it.
-pub async fn remove_membership(
-    state: &AppState,
-    req: &Requester,
-    m: &MembershipRecord,
-) -> ApiResult<()> {
-    if !req.can_delete_membership(m) {
-        return Err(ApiError::forbidden());
-    }
-    state.db.delete_membership(m.id).await?;
-    tracing::info!(membership_id = m.id, by = req.id(), "membership deleted");
-    Ok(())
 }

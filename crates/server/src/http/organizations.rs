@@ -8,13 +8,12 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::{Map, Value};
 
-use super::extract::RawBody;
+use super::extract::{python_type_name, PathId, RawBody};
 use super::{links, views};
-use crate::error::{cvat_json, ApiError, ApiResult};
-use crate::filters;
-use crate::permissions::Requester;
+use crate::error::{cvat_json, ApiResult};
+use crate::service::{orgs, DomainError, DomainResult, OrgId, Requester, SLUG_TAKEN};
 use crate::state::{AppState, SharedState};
-use crate::store::{OrgChanges, OrgRecord, OrgWriteError};
+use crate::store::OrgChanges;
 use crate::validate::{self, FieldErrors};
 
 pub fn router() -> Router<SharedState> {
@@ -38,58 +37,34 @@ async fn list(
     parts: Parts,
 ) -> ApiResult<Response> {
     let search = links::query_value(&parts, "search");
-    let orgs = visible_orgs(&state, &req, search.as_deref()).await?;
+    let found = orgs::visible(&state.db, &req, search.as_deref()).await?;
     let origin = links::origin(&parts);
-    let body: Vec<_> = orgs
+    let body: Vec<_> = found
         .iter()
         .map(|o| views::organization(o, &origin))
         .collect();
     Ok(cvat_json(StatusCode::OK, &body))
 }
 
-/// The organizations the requester may see (admins: all), newest first, with `search` applied
-/// (the console's organization list uses it too).
-pub async fn visible_orgs(
-    state: &AppState,
-    req: &Requester,
-    search: Option<&str>,
-) -> ApiResult<Vec<OrgRecord>> {
-    let visible_to = (!req.is_admin()).then_some(req.id());
-    let search = filters::parse_search(search);
-    Ok(state.db.list_orgs(visible_to, &search).await?)
-}
-
-/// The organization of `/api/organizations/{id}` if the requester may see it (404 otherwise).
-async fn load(state: &SharedState, req: &Requester, parts: &Parts) -> ApiResult<OrgRecord> {
-    let id: i64 = super::path_tail(parts)
-        .parse()
-        .map_err(|_| ApiError::not_found())?;
-    let org = state.db.org(id).await?.ok_or_else(ApiError::not_found)?;
-    if !req.is_admin() && !state.db.org_visible_to(id, req.id()).await? {
-        return Err(ApiError::not_found());
-    }
-    Ok(org)
-}
-
 async fn retrieve(
     State(state): State<SharedState>,
     req: Requester,
+    id: PathId,
     parts: Parts,
 ) -> ApiResult<Response> {
-    let org = load(&state, &req, &parts).await?;
-    Ok(cvat_json(
-        StatusCode::OK,
-        &views::organization(&org, &links::origin(&parts)),
-    ))
+    let org = orgs::find(&state.db, &req, OrgId(id.0)).await?;
+    Ok(views::respond(StatusCode::OK, &parts, |o| {
+        views::organization(&org, o)
+    }))
 }
 
 /// `OrganizationWriteSerializer`: slug (≤16, slug characters, unique), name (≤64),
 /// description, contact (a JSON object).
-async fn validate_body(
-    state: &SharedState,
+async fn parse_body(
+    state: &AppState,
     body: &Map<String, Value>,
-    existing: Option<i64>,
-) -> ApiResult<OrgChanges> {
+    existing: Option<OrgId>,
+) -> DomainResult<OrgChanges> {
     let mut ch = OrgChanges::default();
     let mut errors: FieldErrors = Vec::new();
     match body.get("slug") {
@@ -102,7 +77,7 @@ async fn validate_body(
                 vec!["Enter a valid \"slug\" consisting of letters, numbers, underscores or hyphens.".into()],
             )),
             Ok(s) if state.db.slug_taken(&s, existing).await? => {
-                errors.push(("slug".into(), vec!["organization with this slug already exists.".into()]))
+                errors.push(("slug".into(), vec![SLUG_TAKEN.into()]))
             }
             Ok(s) => ch.slug = Some(s),
         },
@@ -137,7 +112,7 @@ async fn validate_body(
                 "contact".into(),
                 vec![format!(
                     "Expected a dictionary of items but got type \"{}\".",
-                    json_type_name(&other)
+                    python_type_name(&other)
                 )],
             )),
         }
@@ -145,20 +120,7 @@ async fn validate_body(
     if errors.is_empty() {
         Ok(ch)
     } else {
-        Err(ApiError::Fields(errors))
-    }
-}
-
-fn write_error(e: OrgWriteError) -> ApiError {
-    match e {
-        OrgWriteError::SlugTaken => {
-            ApiError::field("slug", "organization with this slug already exists.")
-        }
-        OrgWriteError::AlreadyMember => ApiError::List(vec![
-            "The user is a member of the organization already.".into(),
-        ]),
-        OrgWriteError::Gone => ApiError::not_found(),
-        OrgWriteError::Db(e) => e.into(),
+        Err(DomainError::Invalid(errors))
     }
 }
 
@@ -168,76 +130,38 @@ async fn create(
     parts: Parts,
     body: RawBody,
 ) -> ApiResult<Response> {
-    if !req.can_create_org(state.db.count_owned_orgs(req.id()).await?) {
-        return Err(ApiError::forbidden());
-    }
+    orgs::ensure_can_create(&state.db, &req).await?;
     let body = body.parse_object().await?;
-    let changes = validate_body(&state, &body, None).await?;
-    let id = state
-        .db
-        .create_org(req.id(), &changes)
-        .await
-        .map_err(write_error)?;
-    let org = state.db.org(id).await?.ok_or_else(ApiError::not_found)?;
-    tracing::info!(org_id = id, by = req.id(), "organization created");
-    Ok(cvat_json(
-        StatusCode::CREATED,
-        &views::organization(&org, &links::origin(&parts)),
-    ))
+    let fields = parse_body(&state, &body, None).await?;
+    let org = orgs::create(&state.db, &req, &fields).await?;
+    Ok(views::respond(StatusCode::CREATED, &parts, |o| {
+        views::organization(&org, o)
+    }))
 }
 
 async fn update(
     State(state): State<SharedState>,
     req: Requester,
+    id: PathId,
     parts: Parts,
     body: RawBody,
 ) -> ApiResult<Response> {
-    let org = load(&state, &req, &parts).await?;
-    let owner = org.owner.as_ref().map(|o| o.id);
-    if !req.can_update_org(org.id, owner) {
-        return Err(ApiError::forbidden());
-    }
+    let org = orgs::find(&state.db, &req, OrgId(id.0)).await?;
+    orgs::ensure_can_update(&req, &org)?;
     let body = body.parse_object().await?;
-    let changes = validate_body(&state, &body, Some(org.id)).await?;
-    state
-        .db
-        .update_org(org.id, &changes)
-        .await
-        .map_err(write_error)?;
-    let org = state
-        .db
-        .org(org.id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(cvat_json(
-        StatusCode::OK,
-        &views::organization(&org, &links::origin(&parts)),
-    ))
+    let fields = parse_body(&state, &body, Some(org.id)).await?;
+    let org = orgs::update(&state.db, &req, &org, &fields).await?;
+    Ok(views::respond(StatusCode::OK, &parts, |o| {
+        views::organization(&org, o)
+    }))
 }
 
 async fn destroy(
     State(state): State<SharedState>,
     req: Requester,
-    parts: Parts,
+    id: PathId,
 ) -> ApiResult<Response> {
-    let org = load(&state, &req, &parts).await?;
-    if !req.can_delete_org(org.owner.as_ref().map(|o| o.id)) {
-        return Err(ApiError::forbidden());
-    }
-    state.db.delete_org(org.id).await?;
-    tracing::info!(org_id = org.id, by = req.id(), "organization deleted");
+    let org = orgs::find(&state.db, &req, OrgId(id.0)).await?;
+    orgs::delete(&state.db, &req, &org).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Python's name for the type of a JSON value, as DRF's messages show it.
-fn json_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
 }

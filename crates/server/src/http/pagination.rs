@@ -58,6 +58,32 @@ impl PageRequest {
         (self.page > 1).then(|| links::page_link(parts, self.page - 1))
     }
 
+    /// The page as CVAT answers it: `fetch(offset, limit)` (skipped when the list is empty),
+    /// each row through `view(row, origin)`, wrapped as `wrap` does.
+    pub async fn respond<T, V, E>(
+        self,
+        parts: &Parts,
+        count: i64,
+        fetch: impl AsyncFnOnce(i64, i64) -> Result<Vec<T>, E>,
+        view: impl Fn(&T, &str) -> V,
+    ) -> ApiResult<Response>
+    where
+        V: serde::Serialize,
+        ApiError: From<E>,
+    {
+        let rows = if count == 0 {
+            Vec::new()
+        } else {
+            fetch(self.offset(), self.size).await?
+        };
+        let origin = links::origin(parts);
+        let results: Vec<V> = rows.iter().map(|r| view(r, &origin)).collect();
+        Ok(crate::error::cvat_json(
+            StatusCode::OK,
+            &self.wrap(parts, count, results),
+        ))
+    }
+
     /// Wraps a page of results in `{"count", "next", "previous", "results"}`.
     pub fn wrap<T>(&self, parts: &Parts, count: i64, results: Vec<T>) -> cvat_proto::Paginated<T> {
         cvat_proto::Paginated {

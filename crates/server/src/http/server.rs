@@ -5,8 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use cvat_proto::About;
-use serde_json::json;
+use cvat_proto::{About, Health};
 
 use crate::error::cvat_json;
 use crate::state::SharedState;
@@ -33,11 +32,18 @@ async fn about() -> Response {
 
 async fn health(State(state): State<SharedState>) -> Response {
     if state.db.ping().await {
-        cvat_json(StatusCode::OK, &json!({"status": "ok"}))
+        cvat_json(
+            StatusCode::OK,
+            &Health {
+                status: "ok".into(),
+            },
+        )
     } else {
         cvat_json(
             StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"status": "database unavailable"}),
+            &Health {
+                status: "database unavailable".into(),
+            },
         )
     }
 }

@@ -1,9 +1,22 @@
-//! Store records → wire types (spec §5).
+//! Store records → wire types (spec §5), and the one way a handler answers with one of them.
 
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::Response;
 use cvat_proto::{BasicUser, MetaUser, User};
 
-use super::links::user_url;
+use super::links::{self, user_url};
+use crate::error::cvat_json;
 use crate::store::UserRecord;
+
+/// `view(origin)` as a CVAT JSON response; `origin` is the request's, for the `url` fields.
+pub fn respond<V: serde::Serialize>(
+    status: StatusCode,
+    parts: &Parts,
+    view: impl FnOnce(&str) -> V,
+) -> Response {
+    cvat_json(status, &view(&links::origin(parts)))
+}
 
 /// DRF's date-time format: UTC with `Z`, microseconds only when non-zero.
 pub fn datetime(micros: i64) -> String {
@@ -82,7 +95,7 @@ pub fn brief_user(u: &crate::store::UserBrief, origin: &str) -> BasicUser {
 
 pub fn organization(o: &crate::store::OrgRecord, origin: &str) -> cvat_proto::Organization {
     cvat_proto::Organization {
-        id: o.id,
+        id: o.id.0,
         slug: o.slug.clone(),
         name: o.name.clone(),
         description: o.description.clone(),
@@ -97,10 +110,10 @@ pub fn membership(m: &crate::store::MembershipRecord, origin: &str) -> cvat_prot
     cvat_proto::Membership {
         id: m.id,
         user: brief_user(&m.user, origin),
-        organization: m.organization_id,
+        organization: m.organization_id.0,
         is_active: m.is_active,
         joined_date: m.joined_date.map(datetime),
-        role: m.role.clone(),
+        role: m.role.as_str().into(),
         invitation: m.invitation.clone(),
     }
 }
@@ -110,8 +123,8 @@ pub fn invitation(i: &crate::store::InvitationRecord, origin: &str) -> cvat_prot
         key: i.key.clone(),
         created_date: datetime(i.created_date),
         owner: i.owner.as_ref().map(|u| brief_user(u, origin)),
-        role: i.role.clone(),
+        role: i.role.as_str().into(),
         user: brief_user(&i.user, origin),
-        organization: i.organization_id,
+        organization: i.organization_id.0,
     }
 }

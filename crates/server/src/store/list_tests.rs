@@ -122,7 +122,7 @@ async fn search_is_the_scan(db: &Db) {
             raw.push_str(&piece);
             raw.push(',');
         }
-        let terms = filters::parse_search(Some(&raw));
+        let terms = filters::parse_search(Some(&raw)).unwrap();
         let q = UserQuery {
             search: terms.clone(),
             ..Default::default()
@@ -145,12 +145,12 @@ async fn search_is_the_scan(db: &Db) {
         // The index follows renames and deletions.
         if round % 40 == 39 {
             let id = expected.first().copied().unwrap_or(1);
-            let changes = UserChanges {
+            let changes = crate::service::UserPatch {
                 username: Some(format!("{}r{round}", rng.text(4))),
                 last_name: Some(rng.text(5)),
                 ..Default::default()
             };
-            db.update_user(id, &changes).await.unwrap();
+            db.update_user(crate::service::UserId(id), &changes).await.unwrap();
             on_pool!(db, p => sqlx::query("DELETE FROM users WHERE id = $1").bind(id + 1).execute(p).await.map(|_| ())).unwrap();
             keys =
                 on_pool!(db, p => sqlx::query_scalar::<_, String>("SELECT search_key FROM users")
@@ -247,7 +247,7 @@ async fn the_user_count_is_count_star(db: &Db) {
     let a = db.create_user(&new("count_a")).await.unwrap();
     db.create_user(&new("count_b")).await.unwrap();
     assert_eq!(db.count_users(&all).await.unwrap(), star().await);
-    db.delete_user(a.id).await.unwrap();
+    db.delete_user(crate::service::UserId(a.id)).await.unwrap();
     assert_eq!(db.count_users(&all).await.unwrap(), star().await);
     if db.dialect() == Dialect::Postgres {
         let rows =

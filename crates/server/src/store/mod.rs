@@ -7,11 +7,13 @@
 //! No HTTP types in this module.
 
 mod access_tokens;
-mod admin;
 mod auth;
+mod bulk;
 mod held;
+mod invitations;
 #[cfg(test)]
 mod list_tests;
+mod memberships;
 mod orgs;
 mod outbox;
 mod password_reset;
@@ -19,8 +21,10 @@ mod sqlite_reads;
 mod users;
 
 pub use access_tokens::*;
-pub use admin::*;
 pub use auth::*;
+pub use bulk::*;
+pub use invitations::*;
+pub use memberships::*;
 pub use orgs::*;
 pub use outbox::*;
 pub use users::*;
@@ -241,6 +245,33 @@ pub fn now_micros() -> i64 {
 }
 
 pub use crate::filters::fold;
+
+/// A statement that starts with `sql`.
+pub(crate) fn sql_start(sql: &str) -> SqlBuf {
+    let mut buf = SqlBuf::default();
+    buf.push(sql);
+    buf
+}
+
+impl Db {
+    /// The count a `SELECT COUNT(*) ...` statement answers.
+    pub(crate) async fn count_of(&self, sql: &SqlBuf) -> sqlx::Result<i64> {
+        on_pool!(self, p => bind_all!(sqlx::query_scalar::<_, i64>(&sql.sql), &sql.binds).fetch_one(p).await)
+    }
+
+    /// One page (`LIMIT limit OFFSET offset`) of the rows `sql` selects in its order.
+    pub(crate) async fn page_of<R>(&self, mut sql: SqlBuf, offset: i64, limit: i64) -> sqlx::Result<Vec<R>>
+    where
+        R: Send + Unpin,
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        sql.push(" LIMIT ");
+        sql.bind(crate::filters::Bind::Int(limit));
+        sql.push(" OFFSET ");
+        sql.bind(crate::filters::Bind::Int(offset));
+        on_pool!(self, p => bind_all!(sqlx::query_as::<_, R>(&sql.sql), &sql.binds).fetch_all(p).await)
+    }
+}
 
 /// True when `e` is a unique-constraint violation (both engines).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {

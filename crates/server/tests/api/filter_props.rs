@@ -135,7 +135,7 @@ impl Fixture {
                 .await
                 .unwrap()
             {
-                self.store.delete_user(u.id).await.unwrap();
+                self.store.delete_user(cvat_server::service::UserId(u.id)).await.unwrap();
             }
             let mut out = Vec::new();
             for p in people {
@@ -215,7 +215,7 @@ fn sql_search_equals_in_memory_substring_match() {
         let users = fx.load(&people);
         for words in queries {
             let raw = words.join(" ");
-            let terms = filters::parse_search(Some(&raw));
+            let terms = filters::parse_search(Some(&raw)).unwrap();
             let expected: BTreeSet<i64> = users
                 .iter()
                 .filter(|u| {

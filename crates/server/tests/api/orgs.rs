@@ -493,3 +493,46 @@ fn deleting_a_user_cascades_and_leaves_its_organizations_ownerless() {
         0
     );
 }
+
+#[test]
+fn a_thousand_organization_search_terms_work_when_repeated_and_get_a_400_when_distinct() {
+    let s = TestServer::start();
+    let admin = s.admin();
+    s.post(
+        "/api/organizations",
+        &admin,
+        json!({"slug": "alpha", "name": "Alpha Lab"}),
+    )
+    .expect(201);
+    s.post(
+        "/api/organizations",
+        &admin,
+        json!({"slug": "beta", "name": "Beta Lab"}),
+    )
+    .expect(201);
+    let slugs = |q: &str| {
+        let r = s.get(&format!("/api/organizations?search={q}"), &admin);
+        r.expect(200);
+        let mut v: Vec<String> = r
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["slug"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(slugs(&"al+".repeat(1000)), ["alpha"]);
+    assert_eq!(slugs(&"la+b+".repeat(500)), ["alpha", "beta"]);
+    let distinct = (0..1000)
+        .map(|i| format!("q{i}"))
+        .collect::<Vec<_>>()
+        .join("+");
+    let r = s.get(&format!("/api/organizations?search={distinct}"), &admin);
+    r.expect(400);
+    assert_eq!(
+        r.json(),
+        json!(["search: at most 100 different terms are supported, got 1000"])
+    );
+}

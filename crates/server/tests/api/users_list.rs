@@ -673,6 +673,34 @@ fn search_is_case_insensitive_and_and_of_terms() {
     assert_eq!(ids(&r).len(), 1);
 }
 
+#[test]
+fn a_thousand_search_terms_work_when_repeated_and_get_a_400_when_distinct() {
+    let (s, admin, _) = cast();
+    let found = |q: &str| {
+        let r = s.get(&format!("/api/users?page_size=all&search={q}"), &admin);
+        r.expect(200);
+        username_set(&r)
+    };
+    // Repeats count once: a thousand short terms are one term.
+    assert_eq!(found(&"a+".repeat(1000)), found("a"));
+    assert_eq!(found(&"smi+th+".repeat(500)), set(&["alice_a", "carol_c"]));
+    // Up to 100 different terms are served (here short and long ones, none matching).
+    let distinct = |n: usize| {
+        (0..n)
+            .map(|i| format!("q{i}"))
+            .collect::<Vec<_>>()
+            .join("+")
+    };
+    assert_eq!(found(&distinct(100)), set(&[]));
+    // More: a 400 in the shape of the other list errors, never a 500.
+    let r = s.get(&format!("/api/users?search={}", distinct(1000)), &admin);
+    r.expect(400);
+    assert_eq!(
+        r.json(),
+        json!(["search: at most 100 different terms are supported, got 1000"])
+    );
+}
+
 fn filtered(s: &TestServer, admin: &Auth, rule: &str) -> BTreeSet<String> {
     let r = s.get(
         &format!("/api/users?page_size=all&filter={}", enc(rule)),

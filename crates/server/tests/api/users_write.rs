@@ -777,6 +777,51 @@ fn the_last_active_admin_cannot_be_removed() {
 }
 
 #[test]
+fn the_last_active_admin_cannot_drop_the_staff_flag_it_could_never_set_again() {
+    let (s, admin, u) = TestServer::with_users(&["bob_b"]);
+    let conflict = |r: Resp| {
+        r.expect(409);
+        let j = r.json();
+        assert_eq!(keys(&j), ["detail"], "{}", r.text);
+        assert!(j["detail"].as_str().unwrap().contains("last active admin"), "{}", r.text);
+    };
+    // Without is_staff the admin would get the basic serializer, which refuses is_staff.
+    conflict(s.patch(
+        "/api/users/1",
+        &admin,
+        json!({"is_superuser": false, "is_staff": false}),
+    ));
+    conflict(s.patch("/api/users/1", &admin, json!({"is_staff": "false"})));
+    let me = s.fetch(&admin, 1);
+    assert_eq!((me["is_staff"].clone(), me["is_superuser"].clone()), (json!(true), json!(true)));
+    // Dropping is_superuser alone can be undone: the admin is still staff.
+    s.patch("/api/users/1", &admin, json!({"is_superuser": false}))
+        .expect(200);
+    let r = s.patch("/api/users/1", &admin, json!({"is_superuser": true}));
+    r.expect(200);
+    assert_eq!(r.json()["is_superuser"], json!(true));
+    // A second active admin without the staff flag does not help: nobody could set it again.
+    let bob = u[0].0;
+    s.patch(&user_path(bob), &admin, json!({"groups": ["admin"]}))
+        .expect(200);
+    conflict(s.patch("/api/users/1", &admin, json!({"is_staff": false})));
+    // Once bob is staff too, the first admin may drop both flags.
+    s.patch(&user_path(bob), &admin, json!({"is_staff": true}))
+        .expect(200);
+    let r = s.patch(
+        "/api/users/1",
+        &admin,
+        json!({"is_superuser": false, "is_staff": false}),
+    );
+    r.expect(200);
+    assert_eq!(r.json()["groups"], json!(["admin"]));
+    // ... and bob, the last staff admin now, gives the flag back.
+    let r = s.patch("/api/users/1", &u[0].1, json!({"is_staff": true}));
+    r.expect(200);
+    assert_eq!(r.json()["is_staff"], json!(true));
+}
+
+#[test]
 fn two_admins_removing_each_other_concurrently_leave_one() {
     let (s, admin, u) = TestServer::with_users(&["bob_b"]);
     let (bob, bob_auth) = (u[0].0, u[0].1.clone());

@@ -10,7 +10,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::html;
 
-use super::{console, csrf_input, error_page, path_id, query, when, PageResult};
+use super::{console, csrf_input, error_page, query, when, PageResult};
+use crate::http::extract::PathId;
 use crate::error::ApiError;
 use crate::http::extract::RawBody;
 use crate::mail::cli::when as sent_or_next;
@@ -89,11 +90,15 @@ async fn list(State(state): State<SharedState>, parts: Parts) -> PageResult {
     Ok(c.page(&parts, StatusCode::OK, "Mail", body))
 }
 
-async fn retry(State(state): State<SharedState>, parts: Parts, body: RawBody) -> PageResult {
+async fn retry(
+    State(state): State<SharedState>,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+    body: RawBody,
+) -> PageResult {
     let c = console(&state, &parts).await?;
     c.form(&parts, body).await?;
-    let id =
-        path_id(&parts, 1).ok_or_else(|| error_page(Some(&c), &parts, ApiError::not_found()))?;
+    let id = c.id(&parts, id)?;
     let retried = state
         .db
         .retry_mail(id)

@@ -4,14 +4,15 @@
 //! Authentication is the API's session: the same `sessionid`/`csrftoken` cookies and session
 //! table, started by the same code as `POST /api/auth/login`. Forms carry the CSRF token in a
 //! hidden `csrfmiddlewaretoken` field, compared with the `csrftoken` cookie in constant time
-//! (Django's rule for forms). Every action calls the function the matching API handler calls
-//! (`http::users::update_user`, `http::memberships::change_role`, ...), so permissions,
-//! validation and the last-admin guard are the API's own; their field errors are shown next to
-//! the fields.
+//! (Django's rule for forms). Every action parses its form with the API's parsers and calls
+//! the domain operation the API handler calls (`service::users::update`,
+//! `service::orgs::change_role`, ...), so permissions, validation and the last-admin guard are
+//! the API's own; a `DomainError` becomes form errors next to the fields (`form_failure`).
 
 mod login;
 mod mail;
 mod orgs;
+mod user_page;
 mod users;
 
 use axum::http::request::Parts;
@@ -25,8 +26,9 @@ use serde_json::{Map, Value};
 use super::extract::RawBody;
 use super::links;
 use crate::auth::{self, cookies};
-use crate::error::ApiError;
-use crate::permissions::{OrgContext, Requester};
+use crate::error::{ApiError, NO_PERMISSION};
+use crate::http::extract::PathId;
+use crate::service::{DomainError, OrgContext, Requester};
 use crate::state::{AppState, SharedState};
 use crate::validate::FieldErrors;
 
@@ -103,6 +105,31 @@ impl Console {
 
     fn page(&self, parts: &Parts, status: StatusCode, title: &str, body: Markup) -> Response {
         html_response(status, &self.csrf, layout(title, Some(self), parts, body))
+    }
+
+    /// A page for an error no form field owns.
+    fn error(&self, parts: &Parts, e: impl Into<ApiError>) -> Response {
+        error_page(Some(self), parts, e.into())
+    }
+
+    /// The `{id}` of the path (an error page when it is not an integer).
+    fn id(&self, parts: &Parts, id: Result<PathId, ApiError>) -> Result<i64, Response> {
+        id.map(|id| id.0).map_err(|e| self.error(parts, e))
+    }
+
+    /// A failed action as the errors of its form: field errors stay with their fields, refusals
+    /// (409 last admin, 403, 429, rule violations) become a form-level message, with the status
+    /// the API would answer. Anything else (not found, internal) is an error page.
+    fn form_failure(&self, parts: &Parts, e: DomainError) -> Result<(StatusCode, FieldErrors), Response> {
+        let form_level = |status, msg: String| Ok((status, vec![("non_field_errors".into(), vec![msg])]));
+        match e {
+            DomainError::Invalid(fields) => Ok((StatusCode::BAD_REQUEST, fields)),
+            DomainError::Refused(msg) => form_level(StatusCode::BAD_REQUEST, msg),
+            DomainError::Conflict(msg) => form_level(StatusCode::CONFLICT, msg),
+            DomainError::Forbidden => form_level(StatusCode::FORBIDDEN, NO_PERMISSION.into()),
+            DomainError::Throttled { detail, .. } => form_level(StatusCode::TOO_MANY_REQUESTS, detail),
+            other => Err(self.error(parts, other)),
+        }
     }
 }
 
@@ -293,26 +320,6 @@ fn form_errors(errors: &FieldErrors, fields: &[&str]) -> Markup {
     }
 }
 
-/// An API error as the errors of a form: field errors stay with their fields, everything else
-/// (409 last admin, 403, 429) becomes a form-level message. The status is the API's.
-fn as_form_errors(e: ApiError) -> Result<(StatusCode, FieldErrors), ApiError> {
-    match e {
-        ApiError::Fields(f) => Ok((StatusCode::BAD_REQUEST, f)),
-        ApiError::List(m) => Ok((
-            StatusCode::BAD_REQUEST,
-            vec![("non_field_errors".into(), m)],
-        )),
-        ApiError::Detail(status, msg)
-            if status == StatusCode::CONFLICT
-                || status == StatusCode::FORBIDDEN
-                || status == StatusCode::TOO_MANY_REQUESTS =>
-        {
-            Ok((status, vec![("non_field_errors".into(), vec![msg])]))
-        }
-        other => Err(other),
-    }
-}
-
 /// A same-site console path to return to after logging in.
 fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -341,15 +348,4 @@ fn when(micros: Option<i64>) -> String {
         Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
         None => "never".into(),
     }
-}
-
-fn path_id(parts: &Parts, index_from_end: usize) -> Option<i64> {
-    parts
-        .uri
-        .path()
-        .trim_end_matches('/')
-        .rsplit('/')
-        .nth(index_from_end)?
-        .parse()
-        .ok()
 }

@@ -9,14 +9,11 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::html;
 
-use super::{
-    as_form_errors, console, csrf_input, error_page, path_id, query, when, Console, PageResult,
-};
+use super::{console, csrf_input, query, when, Console, PageResult};
 use crate::error::ApiError;
-use crate::http::extract::{py_int, RawBody};
-use crate::http::{memberships, organizations};
-use crate::org_rules::ROLES;
-use crate::permissions::{OrgContext, Requester};
+use crate::http::extract::{py_int, PathId, RawBody};
+use crate::http::memberships::parse_role;
+use crate::service::{orgs, MembershipAccess, OrgId, OrgRole};
 use crate::state::{AppState, SharedState};
 use crate::store::{MembershipRecord, OrgRecord};
 use crate::validate::FieldErrors;
@@ -37,9 +34,9 @@ const MEMBERS_PER_PAGE: i64 = 50;
 async fn list(State(state): State<SharedState>, parts: Parts) -> PageResult {
     let c = console(&state, &parts).await?;
     let search = query(&parts, "search").unwrap_or_default();
-    let orgs = organizations::visible_orgs(&state, &c.req, Some(&search))
+    let found = orgs::visible(&state.db, &c.req, Some(&search))
         .await
-        .map_err(|e| error_page(Some(&c), &parts, e))?;
+        .map_err(|e| c.error(&parts, e))?;
     let body = html! {
         div.heading { h1 { "Organizations" } }
         form.filters method="get" action="/admin/organizations" role="search" {
@@ -52,8 +49,8 @@ async fn list(State(state): State<SharedState>, parts: Parts) -> PageResult {
             table #organizations {
                 thead { tr { th { "ID" } th { "Slug" } th { "Name" } th { "Owner" } th { "Created" } } }
                 tbody {
-                    @if orgs.is_empty() { tr { td colspan="5" .muted { "No organizations." } } }
-                    @for o in &orgs {
+                    @if found.is_empty() { tr { td colspan="5" .muted { "No organizations." } } }
+                    @for o in &found {
                         tr data-org=(o.slug) {
                             td.num { (o.id) }
                             td { a href=(format!("/admin/organizations/{}", o.id)) { (o.slug) } }
@@ -68,7 +65,7 @@ async fn list(State(state): State<SharedState>, parts: Parts) -> PageResult {
                 }
             }
         }
-        p.muted { (orgs.len()) " organizations" }
+        p.muted { (found.len()) " organizations" }
     };
     Ok(c.page(&parts, StatusCode::OK, "Organizations", body))
 }
@@ -77,14 +74,11 @@ async fn load_org(
     state: &AppState,
     c: &Console,
     parts: &Parts,
-    id: i64,
+    id: OrgId,
 ) -> Result<OrgRecord, Response> {
-    state
-        .db
-        .org(id)
+    orgs::find(&state.db, &c.req, id)
         .await
-        .map_err(|e| error_page(Some(c), parts, e.into()))?
-        .ok_or_else(|| error_page(Some(c), parts, ApiError::not_found()))
+        .map_err(|e| c.error(parts, e))
 }
 
 async fn render_org(
@@ -95,18 +89,12 @@ async fn render_org(
     status: StatusCode,
     failed: Option<(i64, FieldErrors)>,
 ) -> PageResult {
-    let fail = |e: ApiError| error_page(Some(c), parts, e);
+    let fail = |e: ApiError| c.error(parts, e);
     // The member list of `GET /api/memberships?org_id=N`, as this requester would get it.
-    let role = state
-        .db
-        .active_role(c.req.id(), org.id)
+    let in_org = orgs::in_org(&state.db, &c.req, org.id)
         .await
-        .map_err(|e| fail(e.into()))?;
-    let in_org = Requester {
-        org: OrgContext::Org { id: org.id, role },
-        ..c.req.clone()
-    };
-    let scope = memberships::scope(&in_org);
+        .map_err(|e| c.error(parts, e))?;
+    let scope = orgs::membership_scope(&in_org);
     let count = state
         .db
         .count_memberships(scope)
@@ -163,7 +151,7 @@ async fn render_org(
                                 form.inline method="post" action=(format!("/admin/memberships/{}/role", m.id)) {
                                     (csrf_input(&c.csrf))
                                     select name="role" aria-label=(format!("Role of {}", m.user.username)) {
-                                        @for r in ROLES { option value=(r) selected[m.role == r] { (r) } }
+                                        @for r in OrgRole::ALL { option value=(r.as_str()) selected[m.role == r] { (r.as_str()) } }
                                     }
                                     button.secondary type="submit" { "Change" }
                                 }
@@ -189,10 +177,13 @@ async fn render_org(
     Ok(c.page(parts, status, &org.name, body))
 }
 
-async fn detail(State(state): State<SharedState>, parts: Parts) -> PageResult {
+async fn detail(
+    State(state): State<SharedState>,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+) -> PageResult {
     let c = console(&state, &parts).await?;
-    let id =
-        path_id(&parts, 0).ok_or_else(|| error_page(Some(&c), &parts, ApiError::not_found()))?;
+    let id = OrgId(c.id(&parts, id)?);
     let org = load_org(&state, &c, &parts, id).await?;
     render_org(&state, &c, &parts, &org, StatusCode::OK, None).await
 }
@@ -201,34 +192,42 @@ async fn load_membership(
     state: &AppState,
     c: &Console,
     parts: &Parts,
+    id: Result<PathId, ApiError>,
 ) -> Result<MembershipRecord, Response> {
-    let fail = |e| error_page(Some(c), parts, e);
-    let id = path_id(parts, 1).ok_or_else(|| fail(ApiError::not_found()))?;
-    state
-        .db
-        .membership(id)
+    let id = c.id(parts, id)?;
+    orgs::find_membership(&state.db, &c.req, id, MembershipAccess::Remove)
         .await
-        .map_err(|e| fail(e.into()))?
-        .ok_or_else(|| fail(ApiError::not_found()))
+        .map_err(|e| c.error(parts, e))
 }
 
-async fn change_role(State(state): State<SharedState>, parts: Parts, body: RawBody) -> PageResult {
+fn back_to_org(m: &MembershipRecord, done: &str) -> Response {
+    Redirect::to(&format!(
+        "/admin/organizations/{}?done={done}",
+        m.organization_id
+    ))
+    .into_response()
+}
+
+async fn change_role(
+    State(state): State<SharedState>,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+    body: RawBody,
+) -> PageResult {
     let c = console(&state, &parts).await?;
     let form = c.form(&parts, body).await?;
-    let m = load_membership(&state, &c, &parts).await?;
-    match memberships::change_role(&state, &c.req, &m, &form).await {
-        Ok(m) => Ok(Redirect::to(&format!(
-            "/admin/organizations/{}?done=role",
-            m.organization_id
-        ))
-        .into_response()),
-        Err(e) => match as_form_errors(e) {
-            Ok((status, errors)) => {
-                let org = load_org(&state, &c, &parts, m.organization_id).await?;
-                render_org(&state, &c, &parts, &org, status, Some((m.id, errors))).await
-            }
-            Err(e) => Err(error_page(Some(&c), &parts, e)),
-        },
+    let m = load_membership(&state, &c, &parts, id).await?;
+    let result = match parse_role(&form) {
+        Ok(role) => orgs::change_role(&state.db, &c.req, &m, role).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(m) => Ok(back_to_org(&m, "role")),
+        Err(e) => {
+            let (status, errors) = c.form_failure(&parts, e)?;
+            let org = load_org(&state, &c, &parts, m.organization_id).await?;
+            render_org(&state, &c, &parts, &org, status, Some((m.id, errors))).await
+        }
     }
 }
 
@@ -255,9 +254,13 @@ fn remove_confirmation(
     c.page(parts, status, "Remove member", body)
 }
 
-async fn remove_page(State(state): State<SharedState>, parts: Parts) -> PageResult {
+async fn remove_page(
+    State(state): State<SharedState>,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+) -> PageResult {
     let c = console(&state, &parts).await?;
-    let m = load_membership(&state, &c, &parts).await?;
+    let m = load_membership(&state, &c, &parts, id).await?;
     let org = load_org(&state, &c, &parts, m.organization_id).await?;
     Ok(remove_confirmation(
         &c,
@@ -269,22 +272,21 @@ async fn remove_page(State(state): State<SharedState>, parts: Parts) -> PageResu
     ))
 }
 
-async fn remove(State(state): State<SharedState>, parts: Parts, body: RawBody) -> PageResult {
+async fn remove(
+    State(state): State<SharedState>,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+    body: RawBody,
+) -> PageResult {
     let c = console(&state, &parts).await?;
     c.form(&parts, body).await?;
-    let m = load_membership(&state, &c, &parts).await?;
-    match memberships::remove_membership(&state, &c.req, &m).await {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/admin/organizations/{}?done=removed",
-            m.organization_id
-        ))
-        .into_response()),
-        Err(e) => match as_form_errors(e) {
-            Ok((status, errors)) => {
-                let org = load_org(&state, &c, &parts, m.organization_id).await?;
-                Ok(remove_confirmation(&c, &parts, &m, &org, &errors, status))
-            }
-            Err(e) => Err(error_page(Some(&c), &parts, e)),
-        },
+    let m = load_membership(&state, &c, &parts, id).await?;
+    match orgs::remove_membership(&state.db, &c.req, &m).await {
+        Ok(()) => Ok(back_to_org(&m, "removed")),
+        Err(e) => {
+            let (status, errors) = c.form_failure(&parts, e)?;
+            let org = load_org(&state, &c, &parts, m.organization_id).await?;
+            Ok(remove_confirmation(&c, &parts, &m, &org, &errors, status))
+        }
     }
 }

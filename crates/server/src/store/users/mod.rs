@@ -2,7 +2,14 @@
 
 use sqlx::FromRow;
 
-use super::{bind_all, fold, now_micros, on_conn, on_pool, Db};
+mod console;
+mod writes;
+
+pub(in crate::store) use writes::COUNT_ACTIVE_ADMINS;
+
+pub use console::UserColumn;
+
+use super::{bind_all, fold, on_conn, on_pool, Db};
 use crate::filters::{self, Bind, Dialect, Field, Rule, SqlBuf};
 
 /// A user as stored. `password` is the encoded hash and never leaves the server.
@@ -140,19 +147,6 @@ pub enum OrgScope {
     NoMemberships,
 }
 
-/// What a PATCH changes; `None` leaves a column as it is. Values are already validated.
-#[derive(Debug, Clone, Default)]
-pub struct UserChanges {
-    pub username: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub is_staff: Option<bool>,
-    pub is_superuser: Option<bool>,
-    pub is_active: Option<bool>,
-    pub groups: Option<Vec<String>>,
-}
-
 /// A user to create (registration, createsuperuser, `POST /api/users`).
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -188,31 +182,6 @@ pub(crate) fn search_key(username: &str, first: &str, last: &str) -> String {
 /// users, see migration 0004) by their sum, so that counting stays a read of a few rows.
 pub(crate) const FOLD_USER_COUNT: &str = "WITH gone AS (DELETE FROM user_count_delta RETURNING n) \
      INSERT INTO user_count_delta (n) SELECT COALESCE(SUM(n), 0) FROM gone";
-
-/// Opens a write transaction that serializes with every other user write: `BEGIN IMMEDIATE`
-/// on SQLite, a transaction-scoped advisory lock on PostgreSQL (invariants such as "one
-/// active admin remains" are checked inside it).
-macro_rules! write_tx {
-    ($db:expr, $tx:ident => $body:expr) => {
-        match $db {
-            Db::Sqlite(p) => {
-                let mut $tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                $body
-            }
-            Db::Postgres(p) => {
-                let mut $tx = p.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(722001)")
-                    .execute(&mut *$tx)
-                    .await?;
-                $body
-            }
-        }
-    };
-}
-
-const COUNT_ACTIVE_ADMINS: &str =
-    "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id \
-     JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active";
 
 impl Db {
     pub(super) fn where_clause(&self, q: &UserQuery, out: &mut SqlBuf) {
@@ -474,155 +443,13 @@ impl Db {
             .bind(fold(email)).fetch_one(p).await).map(|n| n > 0)
     }
 
-    pub async fn count_active_admins(&self) -> sqlx::Result<i64> {
-        on_pool!(self, p => sqlx::query_scalar::<_, i64>(COUNT_ACTIVE_ADMINS).fetch_one(p).await)
-    }
 
     /// Group names that exist, in id order.
     pub async fn group_names(&self) -> sqlx::Result<Vec<String>> {
         on_pool!(self, p => sqlx::query_scalar::<_, String>("SELECT name FROM groups ORDER BY id").fetch_all(p).await)
     }
 
-    /// Applies `changes` atomically: row, then the superuser+staff ⇒ `admin` rule (CVAT's
-    /// post-save signal), then `groups` (replacing, as DRF sets m2m after saving).
-    /// Refuses, rolling back, when no active admin would remain.
-    pub async fn update_user(&self, id: i64, ch: &UserChanges) -> Result<UserRecord, WriteError> {
-        write_tx!(self, tx => {
-            // Read inside the transaction: unchanged columns keep what concurrent writers stored.
-            let current: UserRow = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
-                .bind(id).fetch_optional(&mut *tx).await?.ok_or(WriteError::NotFound)?;
-            let username = ch.username.clone().unwrap_or(current.username.clone());
-            let first = ch.first_name.clone().unwrap_or(current.first_name);
-            let last = ch.last_name.clone().unwrap_or(current.last_name);
-            let email = ch.email.clone().unwrap_or(current.email);
-            let is_staff = ch.is_staff.unwrap_or(current.is_staff);
-            let is_superuser = ch.is_superuser.unwrap_or(current.is_superuser);
-            let is_active = ch.is_active.unwrap_or(current.is_active);
-            let key = search_key(&username, &first, &last);
-            let was_admin: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id JOIN groups g ON g.id = ug.group_id \
-                 WHERE u.id = $1 AND u.is_active AND g.name = 'admin'").bind(id).fetch_one(&mut *tx).await?;
-            if username != current.username {
-                let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1 AND id <> $2")
-                    .bind(&username).bind(id).fetch_one(&mut *tx).await?;
-                if taken > 0 {
-                    return Err(WriteError::UsernameTaken);
-                }
-            }
-            let updated = sqlx::query(
-                "UPDATE users SET username = $1, username_folded = $2, first_name = $3, last_name = $4, \
-                 email = $5, email_folded = $6, search_key = $7, is_staff = $8, is_superuser = $9, is_active = $10 \
-                 WHERE id = $11")
-                .bind(&username).bind(fold(&username)).bind(&first).bind(&last).bind(&email)
-                .bind(fold(&email)).bind(&key).bind(is_staff).bind(is_superuser).bind(is_active).bind(id)
-                .execute(&mut *tx).await;
-            match updated {
-                Err(e) if super::is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
-                Err(e) => return Err(e.into()),
-                Ok(r) if r.rows_affected() == 0 => return Err(WriteError::NotFound),
-                Ok(_) => {}
-            }
-            if is_superuser && is_staff {
-                sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = 'admin' \
-                             ON CONFLICT DO NOTHING").bind(id).execute(&mut *tx).await?;
-            }
-            if let Some(groups) = &ch.groups {
-                sqlx::query("DELETE FROM user_groups WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
-                for name in groups {
-                    sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 \
-                                 ON CONFLICT DO NOTHING").bind(id).bind(name).execute(&mut *tx).await?;
-                }
-            }
-            if was_admin > 0 {
-                let admins: i64 = sqlx::query_scalar(COUNT_ACTIVE_ADMINS).fetch_one(&mut *tx).await?;
-                if admins == 0 {
-                    return Err(WriteError::LastAdmin(
-                        "This is the last active admin: it cannot be deactivated or lose the admin group. \
-                         Make another user an active admin first."));
-                }
-            }
-            tx.commit().await?;
-            Ok::<(), WriteError>(())
-        })?;
-        self.user_by_id(id).await?.ok_or(WriteError::NotFound)
-    }
 
-    /// Hard delete; tokens, sessions, groups and memberships cascade, owned organizations stay
-    /// ownerless. Refuses to delete the last active admin.
-    pub async fn delete_user(&self, id: i64) -> Result<(), WriteError> {
-        write_tx!(self, tx => {
-            let was_admin: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id JOIN groups g ON g.id = ug.group_id \
-                 WHERE u.id = $1 AND u.is_active AND g.name = 'admin'").bind(id).fetch_one(&mut *tx).await?;
-            let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            if deleted.rows_affected() == 0 {
-                return Err(WriteError::NotFound);
-            }
-            if was_admin > 0 {
-                let admins: i64 = sqlx::query_scalar(COUNT_ACTIVE_ADMINS).fetch_one(&mut *tx).await?;
-                if admins == 0 {
-                    return Err(WriteError::LastAdmin(
-                        "This is the last active admin: deleting it would leave nobody able to administer the server. \
-                         Make another user an active admin first."));
-                }
-            }
-            if self.dialect() == Dialect::Postgres {
-                sqlx::query(FOLD_USER_COUNT).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
-    /// Creates a user with its groups atomically; `UsernameTaken` on a case-insensitive clash.
-    pub async fn create_user(&self, new: &NewUser) -> Result<UserRecord, WriteError> {
-        let now = now_micros();
-        let id: i64 = write_tx!(self, tx => {
-            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username_folded = $1")
-                .bind(fold(&new.username)).fetch_one(&mut *tx).await?;
-            if taken > 0 {
-                return Err(WriteError::UsernameTaken);
-            }
-            let inserted = sqlx::query_scalar::<_, i64>(
-                "INSERT INTO users (username, username_folded, password, email, email_folded, first_name, last_name, \
-                 search_key, is_staff, is_superuser, is_active, last_login, date_joined) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12) RETURNING id")
-                .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
-                .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
-                .bind(search_key(&new.username, &new.first_name, &new.last_name))
-                .bind(new.is_staff).bind(new.is_superuser).bind(new.logged_in.then_some(now)).bind(now).bind(new.is_active)
-                .fetch_one(&mut *tx).await;
-            let id = match inserted {
-                Err(e) if super::is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
-                other => other?,
-            };
-            for name in &new.groups {
-                sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 \
-                             ON CONFLICT DO NOTHING").bind(id).bind(name).execute(&mut *tx).await?;
-            }
-            if self.dialect() == Dialect::Postgres {
-                sqlx::query(FOLD_USER_COUNT).execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            id
-        });
-        self.user_by_id(id).await?.ok_or(WriteError::NotFound)
-    }
-
-    pub async fn set_last_login(&self, id: i64) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
-            .bind(now_micros()).bind(id).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
-
-    pub async fn set_password_hash(&self, id: i64, hash: &str) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
-            .bind(hash).bind(id).execute(p).await.map(|_| ()))?;
-        Ok(())
-    }
-}
-
-impl Db {
     /// PATCH's uniqueness rule: exact (case-sensitive) match with another user.
     pub async fn username_taken_exact(&self, username: &str, except_id: i64) -> sqlx::Result<bool> {
         on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE username = $1 AND id <> $2")

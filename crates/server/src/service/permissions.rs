@@ -1,19 +1,15 @@
 //! Who may do what (spec §3–§4, decisions 5 and 6), as plain functions of the requester.
 
+use super::{OrgId, OrgRole, SystemRole, UserId};
 use crate::auth::{AuthMethod, Identity};
 use crate::store::{OrgScope, UserQuery, UserRecord};
-
-/// CVAT's system roles in priority order; the highest one a user has is its privilege.
-pub const IAM_ROLES: [&str; 4] = ["admin", "business", "user", "worker"];
 
 /// Fields that only an `admin` may change (decision 5).
 pub const ADMIN_ONLY_FIELDS: [&str; 5] =
     ["email", "groups", "is_staff", "is_superuser", "is_active"];
 
-pub fn privilege(groups: &[String]) -> Option<&'static str> {
-    IAM_ROLES
-        .into_iter()
-        .find(|role| groups.iter().any(|g| g == role))
+pub fn privilege(groups: &[String]) -> Option<SystemRole> {
+    SystemRole::privilege_of(groups)
 }
 
 /// The organization a request works in (spec §3.2).
@@ -24,7 +20,7 @@ pub enum OrgContext {
     /// An empty `org`/`X-Organization`: personal workspace, only users without memberships.
     Personal,
     /// A selected organization and the requester's active role in it, if any.
-    Org { id: i64, role: Option<String> },
+    Org { id: OrgId, role: Option<OrgRole> },
 }
 
 /// An authenticated requester that passed the organization gate.
@@ -48,8 +44,20 @@ impl Requester {
         self.user.id
     }
 
+    pub fn user_id(&self) -> UserId {
+        UserId(self.user.id)
+    }
+
+    /// The organization the request selected, if any.
+    pub fn selected_org(&self) -> Option<OrgId> {
+        match self.org {
+            OrgContext::Org { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
-        privilege(&self.user.groups) == Some("admin")
+        privilege(&self.user.groups) == Some(SystemRole::Admin)
     }
 
     /// CVAT picks the full serializer by the `is_staff` flag, not by privilege (§5.3).
@@ -70,7 +78,7 @@ impl Requester {
         match self.org {
             OrgContext::Sandbox => OrgScope::Any,
             OrgContext::Personal => OrgScope::NoMemberships,
-            OrgContext::Org { id, .. } => OrgScope::MemberOf(id),
+            OrgContext::Org { id, .. } => OrgScope::MemberOf(id.0),
         }
     }
 

@@ -1,9 +1,8 @@
-//! Administration: setting a password with every credential of the user revoked, and the
-//! console's user list (the API's visibility and search rules, plus sorting by any column and a
+//! The console's user list (the API's visibility and search rules, plus sorting by any column and a
 //! group filter).
 
-use super::users::UserRow;
-use super::{bind_all, on_pool, Db, UserQuery, UserRecord};
+use super::{UserQuery, UserRecord, UserRow, USER_COLUMNS};
+use crate::store::{bind_all, on_pool, Db};
 use crate::filters::{Bind, Dialect, SqlBuf};
 
 /// A column of the console's user table.
@@ -112,7 +111,7 @@ impl Db {
     ) -> sqlx::Result<Vec<UserRecord>> {
         let mut sql = SqlBuf::default();
         sql.push("SELECT ");
-        sql.push(super::users::USER_COLUMNS);
+        sql.push(USER_COLUMNS);
         sql.push(" FROM users u");
         self.admin_where(q, group, &mut sql);
         let dir = if sort.1 { "DESC" } else { "ASC" };
@@ -130,12 +129,5 @@ impl Db {
         let mut users: Vec<UserRecord> = rows.into_iter().map(UserRecord::from).collect();
         self.attach_groups(&mut users).await?;
         Ok(users)
-    }
-
-    /// Sets a user's password hash and revokes every credential the user holds (sessions, the
-    /// API token, personal access tokens) in one transaction. `false` when there is no such user.
-    pub async fn set_password_revoking(&self, user_id: i64, hash: &str) -> sqlx::Result<bool> {
-        self.set_password_revoking_except(user_id, hash, super::KeptCredential::Nothing)
-            .await
     }
 }

@@ -1,0 +1,229 @@
+//! What the server answers. With the `openapi` feature each type also derives its OpenAPI model
+//! (CVAT's component name in `as = ...`); field doc comments become the model's descriptions.
+
+use serde::{Deserialize, Serialize};
+
+/// The full representation: for staff, and for anyone looking at himself.
+// `UserSerializer`, 12 fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct User {
+    #[cfg_attr(feature = "openapi", schema(format = "uri", read_only))]
+    pub url: String,
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub username: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub first_name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub last_name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    pub email: String,
+    pub groups: Vec<String>,
+    /// Designates whether the user can log into this admin site.
+    pub is_staff: bool,
+    /// Designates that this user has all permissions without explicitly assigning them.
+    pub is_superuser: bool,
+    /// Designates whether this user should be treated as active.
+    pub is_active: bool,
+    // ISO 8601 with `Z`; `null` until the first login.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only, required))]
+    pub last_login: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only))]
+    pub date_joined: String,
+}
+
+/// What non-staff users see of other users.
+// `BasicUserSerializer`, 5 fields.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BasicUser {
+    #[cfg_attr(feature = "openapi", schema(format = "uri", read_only))]
+    pub url: String,
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub username: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub first_name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub last_name: String,
+}
+
+/// `MetaUser`: either representation (the full one is tried first when decoding). Its OpenAPI
+/// model is `anyOf` (a full user also matches the basic model), written in `openapi.rs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MetaUser {
+    Full(User),
+    Basic(BasicUser),
+}
+
+impl MetaUser {
+    pub fn id(&self) -> i64 {
+        match self {
+            MetaUser::Full(u) => u.id,
+            MetaUser::Basic(u) => u.id,
+        }
+    }
+    pub fn username(&self) -> &str {
+        match self {
+            MetaUser::Full(u) => &u.username,
+            MetaUser::Basic(u) => &u.username,
+        }
+    }
+}
+
+/// A page of a list: `{"count", "next", "previous", "results"}` in that order. Its OpenAPI
+/// models (`Paginated<Item>List`) are written in `openapi.rs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Paginated<T> {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
+pub type PaginatedMetaUserList = Paginated<MetaUser>;
+
+// `GET /api/server/about`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct About {
+    #[cfg_attr(feature = "openapi", schema(max_length = 128))]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 2048))]
+    pub description: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub version: String,
+    pub logo_url: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
+    pub subtitle: String,
+}
+
+// `GET /api/server/health`: `ok`, or why not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Health {
+    #[cfg_attr(feature = "openapi", schema(example = "ok"))]
+    pub status: String,
+}
+
+// `POST /api/auth/login` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Token {
+    #[cfg_attr(feature = "openapi", schema(max_length = 40))]
+    pub key: String,
+}
+
+// `POST /api/auth/register` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RegisterSerializerEx))]
+pub struct Registered {
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub username: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
+    pub email: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub first_name: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 150))]
+    pub last_name: String,
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub email_verification_required: bool,
+    #[cfg_attr(feature = "openapi", schema(read_only, required))]
+    pub key: Option<String>,
+}
+
+// `{"detail": "..."}` answers (logout, password change, errors).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RestAuthDetail))]
+pub struct Detail {
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub detail: String,
+}
+
+// `OrganizationReadSerializer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OrganizationRead))]
+pub struct Organization {
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub id: i64,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 16, pattern = "^[-a-zA-Z0-9_]+$")
+    )]
+    pub slug: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub name: String,
+    pub description: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only))]
+    pub created_date: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only))]
+    pub updated_date: String,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::free_object))]
+    pub contact: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub owner: Option<BasicUser>,
+}
+
+// `MembershipReadSerializer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = MembershipRead))]
+pub struct Membership {
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub id: i64,
+    pub user: BasicUser,
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub organization: i64,
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub is_active: bool,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only, required))]
+    pub joined_date: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::role))]
+    pub role: String,
+    #[cfg_attr(feature = "openapi", schema(read_only, required))]
+    pub invitation: Option<String>,
+}
+
+// `InvitationReadSerializer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = InvitationRead))]
+pub struct Invitation {
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub key: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only))]
+    pub created_date: String,
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub owner: Option<BasicUser>,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::role))]
+    pub role: String,
+    pub user: BasicUser,
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub organization: i64,
+}
+
+// `AccessTokenRead` (newest CVAT): `value` only in the answer to a create.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AccessTokenRead))]
+pub struct AccessToken {
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(max_length = 50))]
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only))]
+    pub created_date: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only))]
+    pub updated_date: String,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, required))]
+    pub expiry_date: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only, required))]
+    pub last_used_date: Option<String>,
+    pub read_only: bool,
+    pub owner: BasicUser,
+    /// The token itself: only in the answer to a create.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(read_only, nullable = false))]
+    pub value: Option<String>,
+}

@@ -1,0 +1,252 @@
+//! Organizations, memberships and invitations (spec §11): lookups with CVAT's visibility rules,
+//! and writes for the requesters `org_rules` allows.
+
+use rand::distributions::{Alphanumeric, DistString};
+
+use super::{DomainError, DomainResult, OrgContext, OrgId, OrgRole, Requester, UserId};
+use crate::filters;
+use crate::store::{
+    Db, InvitationRecord, InvitationScope, MembershipRecord, MembershipScope, OrgChanges,
+    OrgRecord, OrgWriteError,
+};
+
+/// The requester as if it had selected `org` (its active role there, if any).
+pub async fn in_org(db: &Db, req: &Requester, org: OrgId) -> DomainResult<Requester> {
+    let role = db.active_role(req.user_id(), org).await?;
+    Ok(Requester {
+        org: OrgContext::Org { id: org, role },
+        ..req.clone()
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Organizations
+
+/// The organizations the requester may see (admins: all), newest first, with `search` applied.
+pub async fn visible(
+    db: &Db,
+    req: &Requester,
+    search: Option<&str>,
+) -> DomainResult<Vec<OrgRecord>> {
+    let visible_to = (!req.is_admin()).then_some(req.user_id());
+    let search = filters::parse_search(search).map_err(|e| DomainError::Refused(e.0))?;
+    Ok(db.list_orgs(visible_to, &search).await?)
+}
+
+/// Organization `id` if the requester may see it (not found otherwise).
+pub async fn find(db: &Db, req: &Requester, id: OrgId) -> DomainResult<OrgRecord> {
+    let org = db.org(id).await?.ok_or(DomainError::NotFound)?;
+    if !req.is_admin() && !db.org_visible_to(id, req.user_id()).await? {
+        return Err(DomainError::NotFound);
+    }
+    Ok(org)
+}
+
+/// Checked before the body is read (403 before 400, as in CVAT) and again on creation.
+pub async fn ensure_can_create(db: &Db, req: &Requester) -> DomainResult<()> {
+    if req.can_create_org(db.count_owned_orgs(req.user_id()).await?) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
+/// Creates an organization owned by the requester (with its `owner` membership).
+pub async fn create(db: &Db, req: &Requester, fields: &OrgChanges) -> DomainResult<OrgRecord> {
+    ensure_can_create(db, req).await?;
+    let id = db.create_org(req.user_id(), fields).await?;
+    tracing::info!(org_id = %id, by = req.id(), "organization created");
+    db.org(id).await?.ok_or(DomainError::NotFound)
+}
+
+pub fn ensure_can_update(req: &Requester, org: &OrgRecord) -> DomainResult<()> {
+    if req.can_update_org(org.id, org.owner.as_ref().map(|o| o.id)) {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
+pub async fn update(
+    db: &Db,
+    req: &Requester,
+    org: &OrgRecord,
+    fields: &OrgChanges,
+) -> DomainResult<OrgRecord> {
+    ensure_can_update(req, org)?;
+    db.update_org(org.id, fields).await?;
+    db.org(org.id).await?.ok_or(DomainError::NotFound)
+}
+
+/// Deletes an organization; its memberships and invitations go with it.
+pub async fn delete(db: &Db, req: &Requester, org: &OrgRecord) -> DomainResult<()> {
+    if !req.can_delete_org(org.owner.as_ref().map(|o| o.id)) {
+        return Err(DomainError::Forbidden);
+    }
+    db.delete_org(org.id).await?;
+    tracing::info!(org_id = %org.id, by = req.id(), "organization deleted");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memberships
+
+/// The memberships a list shows the requester.
+pub fn membership_scope(req: &Requester) -> MembershipScope {
+    match (req.selected_org(), req.is_admin()) {
+        (Some(org), admin) => MembershipScope::Org {
+            org,
+            only_active: !admin,
+        },
+        (None, true) => MembershipScope::All,
+        (None, false) => MembershipScope::OwnActive(req.user_id()),
+    }
+}
+
+/// The right a membership lookup checks once the membership is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipAccess {
+    View,
+    ChangeRole,
+    /// Checked by `remove_membership` itself (leaving is allowed too).
+    Remove,
+}
+
+/// Membership `id`; one of another organization than the selected one is not found.
+pub async fn find_membership(
+    db: &Db,
+    req: &Requester,
+    id: i64,
+    access: MembershipAccess,
+) -> DomainResult<MembershipRecord> {
+    let m = db.membership(id).await?.ok_or(DomainError::NotFound)?;
+    if req
+        .selected_org()
+        .is_some_and(|org| org != m.organization_id)
+    {
+        return Err(DomainError::NotFound);
+    }
+    let allowed = match access {
+        MembershipAccess::View => req.can_view_membership(&m),
+        MembershipAccess::ChangeRole => req.can_change_role(&m),
+        MembershipAccess::Remove => true,
+    };
+    if !allowed {
+        return Err(DomainError::Forbidden);
+    }
+    Ok(m)
+}
+
+/// Gives the member `role` (`None` changes nothing); the membership as stored afterwards.
+pub async fn change_role(
+    db: &Db,
+    req: &Requester,
+    m: &MembershipRecord,
+    role: Option<OrgRole>,
+) -> DomainResult<MembershipRecord> {
+    if !req.can_change_role(m) {
+        return Err(DomainError::Forbidden);
+    }
+    if let Some(role) = role {
+        db.set_membership_role(m.id, role).await?;
+    }
+    db.membership(m.id).await?.ok_or(DomainError::NotFound)
+}
+
+pub async fn remove_membership(db: &Db, req: &Requester, m: &MembershipRecord) -> DomainResult<()> {
+    if !req.can_delete_membership(m) {
+        return Err(DomainError::Forbidden);
+    }
+    db.delete_membership(m.id).await?;
+    tracing::info!(membership_id = m.id, by = req.id(), "membership deleted");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Invitations
+
+pub fn invitation_scope(req: &Requester) -> InvitationScope {
+    match (req.selected_org(), req.is_admin()) {
+        (Some(org), true) => InvitationScope::Org(org),
+        (Some(org), false) if req.is_org_staff_in(org) => InvitationScope::Org(org),
+        (Some(org), false) => InvitationScope::Involving {
+            user: req.user_id(),
+            org: Some(org),
+        },
+        (None, true) => InvitationScope::All,
+        (None, false) => InvitationScope::Involving {
+            user: req.user_id(),
+            org: None,
+        },
+    }
+}
+
+/// Invitation `key`, for admins, the two users involved and the organization's staff.
+pub async fn find_invitation(
+    db: &Db,
+    req: &Requester,
+    key: &str,
+) -> DomainResult<InvitationRecord> {
+    let inv = db.invitation(key).await?.ok_or(DomainError::NotFound)?;
+    if req
+        .selected_org()
+        .is_some_and(|org| org != inv.organization_id)
+    {
+        return Err(DomainError::NotFound);
+    }
+    let involved = inv.user.id == req.id() || inv.owner.as_ref().is_some_and(|o| o.id == req.id());
+    if !(req.is_admin() || involved || req.is_org_staff_in(inv.organization_id)) {
+        return Err(DomainError::Forbidden);
+    }
+    Ok(inv)
+}
+
+/// The organization an invitation goes to: the selected one (none selected: forbidden).
+pub fn inviting_org(req: &Requester) -> DomainResult<OrgId> {
+    req.selected_org().ok_or(DomainError::Forbidden)
+}
+
+/// An invitation of the user with `email` (who must have an account) as `role`.
+#[derive(Debug, Clone)]
+pub struct InviteMember {
+    pub org: OrgId,
+    pub role: OrgRole,
+    pub email: String,
+}
+
+pub const NO_SUCH_EMAIL: &str = "No user with this e-mail address exists.";
+
+/// Creates the invitation, accepted at once (CVAT's default).
+pub async fn invite(
+    db: &Db,
+    req: &Requester,
+    cmd: &InviteMember,
+) -> DomainResult<InvitationRecord> {
+    if inviting_org(req)? != cmd.org || !req.can_invite(cmd.org, cmd.role) {
+        return Err(DomainError::Forbidden);
+    }
+    let invitees = db.users_by_email(&cmd.email).await?;
+    let [invitee] = invitees.as_slice() else {
+        let msg = if invitees.is_empty() {
+            NO_SUCH_EMAIL
+        } else {
+            "Several users have this e-mail address; invite is ambiguous."
+        };
+        return Err(DomainError::field("email", msg));
+    };
+    let key = Alphanumeric.sample_string(&mut rand::thread_rng(), 64);
+    db.create_invitation(&key, req.user_id(), cmd.org, UserId(invitee.id), cmd.role)
+        .await
+        .map_err(|e| match e {
+            // The invitee was deleted meanwhile: as if it had not been found.
+            OrgWriteError::Gone => DomainError::field("email", NO_SUCH_EMAIL),
+            other => other.into(),
+        })?;
+    tracing::info!(
+        org_id = %cmd.org,
+        invitee = invitee.id,
+        by = req.id(),
+        "invitation created and accepted"
+    );
+    db.invitation(&key).await?.ok_or(DomainError::NotFound)
+}

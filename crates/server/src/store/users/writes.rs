@@ -1,0 +1,198 @@
+//! Writes to users and their groups: each one transaction that serializes with every other
+//! user write, so that invariants such as "an active admin remains" hold (decision 6).
+
+use super::{search_key, NewUser, UserRecord, UserRow, WriteError, FOLD_USER_COUNT, USER_COLUMNS};
+use crate::filters::Dialect;
+use crate::service::{UserId, UserPatch};
+use crate::store::{fold, is_unique_violation, now_micros, on_pool, Db};
+
+/// Opens a write transaction that serializes with every other user write: `BEGIN IMMEDIATE`
+/// on SQLite, a transaction-scoped advisory lock on PostgreSQL (invariants such as "one
+/// active admin remains" are checked inside it).
+macro_rules! write_tx {
+    ($db:expr, $tx:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite(p) => {
+                let mut $tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                $body
+            }
+            Db::Postgres(p) => {
+                let mut $tx = p.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(722001)")
+                    .execute(&mut *$tx)
+                    .await?;
+                $body
+            }
+        }
+    };
+}
+
+pub(in crate::store) const COUNT_ACTIVE_ADMINS: &str =
+    "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id \
+     JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active";
+
+const COUNT_ACTIVE_STAFF_ADMINS: &str =
+    "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id \
+     JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active AND u.is_staff";
+
+/// 1 when user `$1` is an active admin, else 0.
+const WAS_ACTIVE_ADMIN: &str =
+    "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id JOIN groups g ON g.id = ug.group_id \
+     WHERE u.id = $1 AND u.is_active AND g.name = 'admin'";
+
+impl Db {
+    pub async fn count_active_admins(&self) -> sqlx::Result<i64> {
+        on_pool!(self, p => sqlx::query_scalar::<_, i64>(COUNT_ACTIVE_ADMINS).fetch_one(p).await)
+    }
+
+    /// Applies `changes` atomically: row, then the superuser+staff ⇒ `admin` rule (CVAT's
+    /// post-save signal), then `groups` (replacing, as DRF sets m2m after saving).
+    /// Refuses, rolling back, when no active admin would remain.
+    pub async fn update_user(&self, id: UserId, ch: &UserPatch) -> Result<UserRecord, WriteError> {
+        write_tx!(self, tx => {
+            // Read inside the transaction: unchanged columns keep what concurrent writers stored.
+            let current: UserRow = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
+                .bind(id).fetch_optional(&mut *tx).await?.ok_or(WriteError::NotFound)?;
+            let username = ch.username.clone().unwrap_or(current.username.clone());
+            let first = ch.first_name.clone().unwrap_or(current.first_name);
+            let last = ch.last_name.clone().unwrap_or(current.last_name);
+            let email = ch.email.clone().unwrap_or(current.email);
+            let is_staff = ch.is_staff.unwrap_or(current.is_staff);
+            let is_superuser = ch.is_superuser.unwrap_or(current.is_superuser);
+            let is_active = ch.is_active.unwrap_or(current.is_active);
+            let key = search_key(&username, &first, &last);
+            let was_admin: i64 = sqlx::query_scalar(WAS_ACTIVE_ADMIN).bind(id).fetch_one(&mut *tx).await?;
+            if username != current.username {
+                let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1 AND id <> $2")
+                    .bind(&username).bind(id).fetch_one(&mut *tx).await?;
+                if taken > 0 {
+                    return Err(WriteError::UsernameTaken);
+                }
+            }
+            let updated = sqlx::query(
+                "UPDATE users SET username = $1, username_folded = $2, first_name = $3, last_name = $4, \
+                 email = $5, email_folded = $6, search_key = $7, is_staff = $8, is_superuser = $9, is_active = $10 \
+                 WHERE id = $11")
+                .bind(&username).bind(fold(&username)).bind(&first).bind(&last).bind(&email)
+                .bind(fold(&email)).bind(&key).bind(is_staff).bind(is_superuser).bind(is_active).bind(id)
+                .execute(&mut *tx).await;
+            match updated {
+                Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
+                Err(e) => return Err(e.into()),
+                Ok(r) if r.rows_affected() == 0 => return Err(WriteError::NotFound),
+                Ok(_) => {}
+            }
+            if is_superuser && is_staff {
+                sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = 'admin' \
+                             ON CONFLICT DO NOTHING").bind(id).execute(&mut *tx).await?;
+            }
+            if let Some(groups) = &ch.groups {
+                sqlx::query("DELETE FROM user_groups WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+                for name in groups {
+                    sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 \
+                                 ON CONFLICT DO NOTHING").bind(id).bind(name).execute(&mut *tx).await?;
+                }
+            }
+            if was_admin > 0 {
+                let admins: i64 = sqlx::query_scalar(COUNT_ACTIVE_ADMINS).fetch_one(&mut *tx).await?;
+                if admins == 0 {
+                    return Err(WriteError::LastAdmin(
+                        "This is the last active admin: it cannot be deactivated or lose the admin group. \
+                         Make another user an active admin first."));
+                }
+                // Without the staff flag an admin gets the basic serializer and can never set
+                // the flag again (spec §5.3), so the last staff admin keeps it.
+                if current.is_staff && !is_staff {
+                    let staff: i64 = sqlx::query_scalar(COUNT_ACTIVE_STAFF_ADMINS).fetch_one(&mut *tx).await?;
+                    if staff == 0 {
+                        return Err(WriteError::LastAdmin(
+                            "This is the last active admin with the staff flag: it cannot drop is_staff, \
+                             which only staff can set again. Make another active admin staff first."));
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok::<(), WriteError>(())
+        })?;
+        self.user_by_id(id.0).await?.ok_or(WriteError::NotFound)
+    }
+
+    /// Hard delete; tokens, sessions, groups and memberships cascade, owned organizations stay
+    /// ownerless. Refuses to delete the last active admin.
+    pub async fn delete_user(&self, id: UserId) -> Result<(), WriteError> {
+        write_tx!(self, tx => {
+            let was_admin: i64 = sqlx::query_scalar(WAS_ACTIVE_ADMIN).bind(id).fetch_one(&mut *tx).await?;
+            let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            if deleted.rows_affected() == 0 {
+                return Err(WriteError::NotFound);
+            }
+            if was_admin > 0 {
+                let admins: i64 = sqlx::query_scalar(COUNT_ACTIVE_ADMINS).fetch_one(&mut *tx).await?;
+                if admins == 0 {
+                    return Err(WriteError::LastAdmin(
+                        "This is the last active admin: deleting it would leave nobody able to administer the server. \
+                         Make another user an active admin first."));
+                }
+            }
+            if self.dialect() == Dialect::Postgres {
+                sqlx::query(FOLD_USER_COUNT).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Creates a user with its groups atomically; `UsernameTaken` on a case-insensitive clash.
+    pub async fn create_user(&self, new: &NewUser) -> Result<UserRecord, WriteError> {
+        let now = now_micros();
+        let id: i64 = write_tx!(self, tx => {
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username_folded = $1")
+                .bind(fold(&new.username)).fetch_one(&mut *tx).await?;
+            if taken > 0 {
+                return Err(WriteError::UsernameTaken);
+            }
+            let inserted = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO users (username, username_folded, password, email, email_folded, first_name, last_name, \
+                 search_key, is_staff, is_superuser, is_active, last_login, date_joined) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12) RETURNING id")
+                .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
+                .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
+                .bind(search_key(&new.username, &new.first_name, &new.last_name))
+                .bind(new.is_staff).bind(new.is_superuser).bind(new.logged_in.then_some(now)).bind(now).bind(new.is_active)
+                .fetch_one(&mut *tx).await;
+            let id = match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
+                other => other?,
+            };
+            for name in &new.groups {
+                sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 \
+                             ON CONFLICT DO NOTHING").bind(id).bind(name).execute(&mut *tx).await?;
+            }
+            if self.dialect() == Dialect::Postgres {
+                sqlx::query(FOLD_USER_COUNT).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            id
+        });
+        self.user_by_id(id).await?.ok_or(WriteError::NotFound)
+    }
+
+    pub async fn set_last_login(&self, id: i64) -> sqlx::Result<()> {
+        on_pool!(self, p => sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")
+            .bind(now_micros()).bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn set_password_hash(&self, id: i64, hash: &str) -> sqlx::Result<()> {
+        on_pool!(self, p => sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
+            .bind(hash).bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Sets a user's password hash and revokes every credential the user holds (sessions, the
+    /// API token, personal access tokens) in one transaction. `false` when there is no such user.
+    pub async fn set_password_revoking(&self, user_id: i64, hash: &str) -> sqlx::Result<bool> {
+        self.set_password_revoking_except(user_id, hash, crate::store::KeptCredential::Nothing)
+            .await
+    }
+}
