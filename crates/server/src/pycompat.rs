@@ -7,6 +7,18 @@ use serde_json::Value;
 /// Python's `int(str)`: surrounding whitespace, a sign, digits with single `_` between them.
 /// ASCII digits only (Python also takes other scripts' decimal digits, which no client sends).
 pub fn py_int(s: &str) -> Option<i64> {
+    i64::try_from(py_int_wide(s)?).ok()
+}
+
+/// `py_int` for values where Python's unbounded integers mean "as many as there are": a valid
+/// integer beyond `i64` is clamped to `i64::MIN`/`i64::MAX` (CVAT has no maximum `page_size`).
+pub fn py_int_saturating(s: &str) -> Option<i64> {
+    let n = py_int_wide(s)?;
+    Some(n.clamp(i64::MIN.into(), i64::MAX.into()) as i64)
+}
+
+/// `int(str)` with the magnitude capped just past `i64`'s range (every digit is still checked).
+fn py_int_wide(s: &str) -> Option<i128> {
     let t = s.trim_matches(is_py_space);
     let (neg, digits) = match t.as_bytes().first()? {
         b'-' => (true, &t[1..]),
@@ -22,12 +34,9 @@ pub fn py_int(s: &str) -> Option<i64> {
     }
     let mut n: i128 = 0;
     for c in digits.chars().filter(|&c| c != '_') {
-        n = n * 10 + c.to_digit(10)? as i128;
-        if n > 1 << 63 {
-            return None;
-        }
+        n = (n * 10 + i128::from(c.to_digit(10)?)).min(1 << 64);
     }
-    i64::try_from(if neg { -n } else { n }).ok()
+    Some(if neg { -n } else { n })
 }
 
 /// Python's `str.isspace()` (Rust's `is_whitespace` lacks the separators U+001C..U+001F).
@@ -136,6 +145,19 @@ fn py_float(f: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn integers_beyond_i64_saturate_only_where_asked() {
+        use super::{py_int, py_int_saturating};
+        let huge = "1000000000000000000000000000000";
+        assert_eq!(py_int(huge), None);
+        assert_eq!(py_int_saturating(huge), Some(i64::MAX));
+        assert_eq!(py_int_saturating(&format!("-{huge}")), Some(i64::MIN));
+        assert_eq!(py_int_saturating("1_000"), Some(1000));
+        assert_eq!(py_int_saturating("10x"), None);
+        assert_eq!(py_int("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(py_int("9223372036854775808"), None);
+    }
+
     use super::*;
     use serde_json::json;
 

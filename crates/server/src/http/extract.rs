@@ -83,6 +83,9 @@ async fn org_context(state: &SharedState, parts: &Parts, user_id: i64) -> ApiRes
         ),
         None => None,
     };
+    // An empty header is no header when a query parameter selects the organization (spec
+    // decision 2; the newest SDK sends `X-Organization:` empty on every request).
+    let header = header.filter(|h| !h.is_empty() || (org.is_none() && org_id.is_none()));
     if org_id.is_some() && (org.is_some() || header.is_some()) {
         return Err(ApiError::bad_request(
             "You cannot specify \"org_id\" query parameter with \"org\" query parameter or \"X-Organization\" HTTP header at the same time.",

@@ -7,6 +7,7 @@ use axum::response::Response;
 use futures_util::{Stream, StreamExt};
 
 use super::extract::py_int;
+use crate::pycompat::py_int_saturating;
 use super::links;
 use crate::error::{ApiError, ApiResult};
 
@@ -26,7 +27,9 @@ impl PageRequest {
     pub fn resolve(parts: &Parts, count: i64) -> ApiResult<PageRequest> {
         let size = match links::query_value(parts, "page_size").as_deref() {
             Some("all") => i64::MAX,
-            Some(v) => py_int(v).filter(|n| *n > 0).unwrap_or(DEFAULT_PAGE_SIZE),
+            Some(v) => py_int_saturating(v)
+                .filter(|n| *n > 0)
+                .unwrap_or(DEFAULT_PAGE_SIZE),
             None => DEFAULT_PAGE_SIZE,
         };
         let pages = if count == 0 {

@@ -209,6 +209,22 @@ fn admins_in_and_outside_the_organization() {
 }
 
 #[test]
+fn an_empty_organization_header_gives_way_to_the_query_parameters() {
+    let w = world();
+    let s = &w.s;
+    let in_org1 = s.get("/api/users?org=org1", &w.admin);
+    in_org1.expect(200);
+    for path in ["/api/users?org_id=1", "/api/users?org=org1"] {
+        let r = s.send(
+            s.request(reqwest::Method::GET, path, &w.admin)
+                .header("X-Organization", ""),
+        );
+        r.expect(200);
+        assert_eq!(ids(&r), ids(&in_org1), "{path} with an empty X-Organization");
+    }
+}
+
+#[test]
 fn selector_errors_are_json_400() {
     let w = world();
     let s = &w.s;

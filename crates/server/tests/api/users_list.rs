@@ -374,6 +374,12 @@ fn pagination_page_sizes() {
     assert_eq!(r.json()["next"], Value::Null);
     assert_eq!(r.json()["previous"], Value::Null);
 
+    // Any integer above 0, however large, is a page with every row (CVAT has no maximum).
+    let r = s.get(&format!("/api/users?page_size=1{}", "0".repeat(30)), &admin);
+    assert_eq!(ids(&r), all);
+    assert_eq!(r.json()["count"], 13);
+    assert_eq!(r.json()["next"], Value::Null);
+
     let r = s.get("/api/users?page_size=9223372036854775807", &admin);
     assert_eq!(ids(&r), all);
     assert_eq!(r.json()["next"], Value::Null);
