@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::ValueEnum;
 use comfy_table::{presets, ContentArrangement, Table};
-use cvat_sdk::MetaUser;
+use cvat_sdk::{MetaUser, USER_KEYS};
 use serde_json::Value;
 
 use crate::context::Failure;
@@ -20,21 +20,13 @@ pub enum Format {
     Csv,
 }
 
-/// Every field of a full user, in the server's order (CSV columns, `show` lines).
-const FIELDS: [&str; 12] = [
-    "id",
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "groups",
-    "is_staff",
-    "is_superuser",
-    "is_active",
-    "last_login",
-    "date_joined",
-    "url",
-];
+/// Every field of a full user, in the server's order but with `url` last (CSV columns, `show` lines).
+const FIELDS: [&str; 12] = {
+    let k = USER_KEYS;
+    [
+        k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9], k[10], k[11], k[0],
+    ]
+};
 
 /// A field as text: groups joined with `,`, `null` as empty.
 fn cell(user: &Value, field: &str) -> String {

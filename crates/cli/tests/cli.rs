@@ -118,20 +118,10 @@ fn regular_user_login_and_relogin_revokes_the_previous_token() {
     cli.login("grace_hopper", PASSWORD).ok();
     let second = cli.saved_token();
     assert_ne!(first, second);
-    let old = server.client(Some(Credentials::Bearer(first)));
-    assert!(old
-        .users_api()
-        .users_retrieve_self()
-        .unwrap_err()
-        .is_status(401));
+    assert_token_refused(&server, first);
 
     cli.run(&["logout"]).ok();
-    let new = server.client(Some(Credentials::Bearer(second)));
-    assert!(new
-        .users_api()
-        .users_retrieve_self()
-        .unwrap_err()
-        .is_status(401));
+    assert_token_refused(&server, second);
 }
 
 #[test]
@@ -570,4 +560,12 @@ fn on_a_terminal_delete_asks_and_list_all_shows_progress() {
         run.stdout.contains("keeper") && run.stdout.contains("admin@example.com"),
         "{run:?}"
     );
+}
+
+/// A request with the access token `token` is refused as unauthenticated (revoked or unknown).
+#[track_caller]
+fn assert_token_refused(server: &TestServer, token: String) {
+    let client = server.client(Some(Credentials::Bearer(token)));
+    let err = client.users_api().users_retrieve_self().unwrap_err();
+    assert!(err.is_status(401), "{err}");
 }

@@ -34,6 +34,24 @@ pub struct User {
     pub date_joined: String,
 }
 
+/// The keys of [`User`] as sent, in order; the writable ones are `USER_KEYS[2..10]`. Kept for
+/// clients that name fields (the CLI's columns, the test kit's shape checks); a proto test
+/// holds it equal to what `User` serializes to.
+pub const USER_KEYS: [&str; 12] = [
+    "url",
+    "id",
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "groups",
+    "is_staff",
+    "is_superuser",
+    "is_active",
+    "last_login",
+    "date_joined",
+];
+
 /// What non-staff users see of other users.
 // `BasicUserSerializer`, 5 fields.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

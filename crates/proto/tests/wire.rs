@@ -34,6 +34,32 @@ fn requests_with_passwords_never_print_them() {
     assert!(!printed.contains("s3cret-pw"), "{printed}");
 }
 
+#[test]
+fn the_user_key_list_is_what_a_user_serializes_to() {
+    let user = User {
+        url: String::new(),
+        id: 1,
+        username: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
+        email: String::new(),
+        groups: vec![],
+        is_staff: false,
+        is_superuser: false,
+        is_active: true,
+        last_login: None,
+        date_joined: String::new(),
+    };
+    let sent = json!(user);
+    let keys: Vec<&str> = sent
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, USER_KEYS);
+}
+
 #[cfg(feature = "openapi")]
 mod models {
     use super::*;

@@ -5,5 +5,5 @@ pub use cvat_proto::{
     About, AccessToken, AccessTokenWriteRequest, BasicUser, Detail, InvitationWriteRequest,
     LoginRequest, MetaUser, OrganizationWriteRequest, Paginated, PaginatedMetaUserList,
     PasswordChangeRequest, PasswordSetRequest, PatchedMembershipWriteRequest, PatchedUserRequest,
-    RegisterRequest, Registered, SigningRequest, Token, User, UserCreateRequest,
+    RegisterRequest, Registered, SigningRequest, Token, User, UserCreateRequest, USER_KEYS,
 };

@@ -52,6 +52,14 @@ impl Resp {
         self
     }
 
+    /// Asserts that the response set no cookie (`what` names the request in the failure).
+    #[track_caller]
+    pub fn expect_no_cookies(&self, what: &str) -> &Self {
+        let cookies = self.cookies();
+        assert!(cookies.is_empty(), "{what} set cookies: {cookies:?}");
+        self
+    }
+
     /// The session of a login/registration response, as `Auth::Session(sessionid, csrftoken)`.
     #[track_caller]
     pub fn session(&self) -> Auth {
@@ -75,6 +83,11 @@ pub enum Auth {
 }
 
 impl Auth {
+    /// HTTP Basic credentials.
+    pub fn basic(username: &str, password: &str) -> Auth {
+        Auth::Basic(username.into(), password.into())
+    }
+
     /// The CSRF token of a session.
     #[track_caller]
     pub fn csrf(&self) -> String {
@@ -186,6 +199,14 @@ impl TestServer {
         let r = self.get("/api/users/self", auth);
         r.expect(200);
         r.json()
+    }
+
+    /// `GET /api/users/self` is refused: 401 with the `detail` message.
+    #[track_caller]
+    pub fn assert_me_refused(&self, auth: &Auth, detail: &str) {
+        let r = self.get("/api/users/self", auth);
+        r.expect(401);
+        assert_eq!(r.json()["detail"], detail);
     }
 
     /// Logs in; returns the response (token in `key`, cookies set).

@@ -2,30 +2,19 @@
 
 use std::collections::BTreeSet;
 
+use cvat_proto::USER_KEYS;
 use serde_json::{json, Value};
 
 use crate::Resp;
 
 /// The fields a user may be given on writes (PATCH, the console's forms), in the server's order.
-pub const WRITABLE_FIELDS: [&str; 8] = [
-    "username",
-    "first_name",
-    "last_name",
-    "email",
-    "groups",
-    "is_staff",
-    "is_superuser",
-    "is_active",
-];
+pub const WRITABLE_FIELDS: [&str; 8] = {
+    let k = USER_KEYS;
+    [k[2], k[3], k[4], k[5], k[6], k[7], k[8], k[9]]
+};
 
 /// The keys of the full user representation, in the server's order.
-pub const FULL_KEYS: [&str; 12] = {
-    let w = WRITABLE_FIELDS;
-    let tail = ["last_login", "date_joined"];
-    [
-        "url", "id", w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], tail[0], tail[1],
-    ]
-};
+pub const FULL_KEYS: [&str; 12] = USER_KEYS;
 
 /// The keys of the basic user representation.
 pub const BASIC_KEYS: [&str; 5] = ["url", "id", "username", "first_name", "last_name"];
@@ -44,6 +33,11 @@ pub fn keys(v: &Value) -> Vec<String> {
 
 pub fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+/// The values of `names` in the object `v`, in that order (`null` for a missing one).
+pub fn fields(v: &Value, names: &[&str]) -> Vec<Value> {
+    names.iter().map(|n| v[*n].clone()).collect()
 }
 
 pub fn group_set(v: &Value) -> BTreeSet<String> {

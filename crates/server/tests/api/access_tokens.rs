@@ -61,9 +61,7 @@ fn a_token_acts_as_its_owner_and_only_its_owner() {
     // Revoked: 401.
     s.delete(&format!("/api/auth/access_tokens/{}", t["id"]), &token)
         .expect(204);
-    let r = s.get("/api/users/self", &token);
-    r.expect(401);
-    assert_eq!(r.json()["detail"], "Invalid token.");
+    s.assert_me_refused(&token, "Invalid token.");
 }
 
 #[test]
@@ -108,9 +106,7 @@ fn read_only_and_expired_tokens() {
     let t = bearer(&t.json());
     s.get("/api/users/self", &t).expect(200);
     std::thread::sleep(std::time::Duration::from_millis(2500));
-    let r = s.get("/api/users/self", &t);
-    r.expect(401);
-    assert_eq!(r.json()["detail"], "Token has expired.");
+    s.assert_me_refused(&t, "Token has expired.");
     // Validation messages.
     let r = s.post(
         "/api/auth/access_tokens",
@@ -135,9 +131,7 @@ fn deactivated_or_deleted_owners_lose_their_tokens() {
             .json(),
     );
     s.set_active(&admin, uid, false);
-    let r = s.get("/api/users/self", &t);
-    r.expect(401);
-    assert_eq!(r.json()["detail"], "User inactive or deleted.");
+    s.assert_me_refused(&t, "User inactive or deleted.");
     s.delete(&format!("/api/users/{uid}"), &admin).expect(204);
     assert_eq!(
         s.get("/api/users/self", &t).json()["detail"],

@@ -122,6 +122,15 @@ fn set_stored_hash(url: &str, id: i64, hash: &str) {
     })
 }
 
+/// Basic credentials `username:password` on `/api/users/self` are refused as a bad login.
+#[track_caller]
+fn assert_basic_refused(s: &TestServer, username: &str, password: &str) {
+    assert_401(
+        &s.get("/api/users/self", &Auth::basic(username, password)),
+        "Invalid username/password.",
+    );
+}
+
 #[track_caller]
 fn assert_throttled(r: &Resp, max_retry: u64) {
     assert_eq!(r.status.as_u16(), 429, "body: {}", r.text);
@@ -216,13 +225,7 @@ fn inactive_user_cannot_authenticate_by_any_method() {
         &s.get("/api/users/self", &token),
         "User inactive or deleted.",
     );
-    assert_401(
-        &s.get(
-            "/api/users/self",
-            &Auth::Basic("sleepy".into(), PASSWORD.into()),
-        ),
-        "Invalid username/password.",
-    );
+    assert_basic_refused(&s, "sleepy", PASSWORD);
     assert_401(
         &s.get(&local(&s, &signed), &Auth::None),
         "User inactive or deleted.",
@@ -243,7 +246,7 @@ fn inactive_user_cannot_authenticate_by_any_method() {
     // Reactivated, everything works again.
     s.admin_patch(id, json!({"is_active": true})).expect(200);
     s.me(&token);
-    s.me(&Auth::Basic("sleepy".into(), PASSWORD.into()));
+    s.me(&Auth::basic("sleepy", PASSWORD));
     s.me(&session);
 }
 
@@ -261,36 +264,18 @@ fn token_requests_write_nothing_and_logins_move_last_login() {
     for _ in 0..3 {
         std::thread::sleep(Duration::from_millis(5));
         let r = s.get("/api/users/self", &token);
-        r.expect(200);
-        assert!(
-            r.cookies().is_empty(),
-            "token GET set cookies: {:?}",
-            r.cookies()
-        );
+        r.expect(200).expect_no_cookies("token GET");
         assert_eq!(r.json()["last_login"], registered);
     }
     let r = s.patch(&user_path(id), &token, json!({"first_name": "Tok"}));
-    r.expect(200);
-    assert!(
-        r.cookies().is_empty(),
-        "token PATCH set cookies: {:?}",
-        r.cookies()
-    );
+    r.expect(200).expect_no_cookies("token PATCH");
     let r = s.send(s.request(Method::HEAD, "/api/users/self", &token));
     assert!(r.cookies().is_empty());
     assert_eq!(s.me(&token)["last_login"], registered);
 
     // Basic requests do not log in either.
-    let r = s.get(
-        "/api/users/self",
-        &Auth::Basic("lastlog".into(), PASSWORD.into()),
-    );
-    r.expect(200);
-    assert!(
-        r.cookies().is_empty(),
-        "basic GET set cookies: {:?}",
-        r.cookies()
-    );
+    let r = s.get("/api/users/self", &Auth::basic("lastlog", PASSWORD));
+    r.expect(200).expect_no_cookies("basic GET");
     assert_eq!(r.json()["last_login"], registered);
 
     std::thread::sleep(Duration::from_millis(5));
@@ -322,20 +307,17 @@ fn basic_auth_by_username_or_email() {
         "carol1@example.com",
         "CAROL1@Example.COM",
     ] {
-        let r = s.get(
-            "/api/users/self",
-            &Auth::Basic(login.into(), PASSWORD.into()),
-        );
+        let r = s.get("/api/users/self", &Auth::basic(login, PASSWORD));
         r.expect(200);
         assert_eq!(r.json()["username"], "carol1", "as {login}");
     }
     // Basic also works for unsafe methods and is not subject to CSRF.
-    let id = s.me(&Auth::Basic("carol1".into(), PASSWORD.into()))["id"]
+    let id = s.me(&Auth::basic("carol1", PASSWORD))["id"]
         .as_i64()
         .unwrap();
     s.patch(
         &user_path(id),
-        &Auth::Basic("carol1".into(), PASSWORD.into()),
+        &Auth::basic("carol1", PASSWORD),
         json!({"last_name": "B"}),
     )
     .expect(200);
@@ -346,10 +328,7 @@ fn basic_auth_by_username_or_email() {
         ("nobody", PASSWORD),
         ("carol1", &PASSWORD.to_lowercase()),
     ] {
-        assert_401(
-            &s.get("/api/users/self", &Auth::Basic(u.into(), p.into())),
-            "Invalid username/password.",
-        );
+        assert_basic_refused(&s, u, p);
     }
 }
 
@@ -505,13 +484,9 @@ fn session_cookies_and_csrf() {
     );
     // Basic + session cookie: the Authorization header wins as well (our deliberate choice).
     let basic_and_cookie = s.send(
-        s.request(
-            Method::PATCH,
-            &path,
-            &Auth::Basic("sessy1".into(), PASSWORD.into()),
-        )
-        .header("Cookie", format!("csrftoken={csrf}; sessionid={sid}"))
-        .json(&json!({"first_name": "Zeta"})),
+        s.request(Method::PATCH, &path, &Auth::basic("sessy1", PASSWORD))
+            .header("Cookie", format!("csrftoken={csrf}; sessionid={sid}"))
+            .json(&json!({"first_name": "Zeta"})),
     );
     basic_and_cookie.expect(200);
     assert_eq!(s.me(&sess)["first_name"], "Zeta");
@@ -1005,28 +980,22 @@ fn login_body_parsers() {
         "{}",
         broken.text
     );
-    assert_body(
-        &s.send_raw(
-            Method::POST,
-            "/api/auth/login",
-            &Auth::None,
-            Some("application/json"),
+    for (body, errors) in [
+        (
             "[]",
+            r#"{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}"#,
         ),
-        400,
-        r#"{"non_field_errors":["Invalid data. Expected a dictionary, but got list."]}"#,
-    );
-    assert_body(
-        &s.send_raw(
+        ("null", r#"{"non_field_errors":["No data provided"]}"#),
+    ] {
+        let r = s.send_raw(
             Method::POST,
             "/api/auth/login",
             &Auth::None,
             Some("application/json"),
-            "null",
-        ),
-        400,
-        r#"{"non_field_errors":["No data provided"]}"#,
-    );
+            body,
+        );
+        assert_body(&r, 400, errors);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1111,7 +1080,7 @@ fn logout_anonymous_and_wrong_method() {
     );
     let r = s.send(s.request(Method::POST, "/api/auth/logout", &Auth::None));
     assert_body(&r, 200, r#"{"detail":"Successfully logged out."}"#);
-    assert!(r.cookies().is_empty(), "{:?}", r.cookies());
+    r.expect_no_cookies("the request");
     // A stale session cookie is cleared all the same.
     let r = s.send(
         s.request(Method::POST, "/api/auth/logout", &Auth::None)
@@ -1261,7 +1230,7 @@ fn register_errors() {
     let r = reg(
         json!({"username": "bobby2", "first_name": "", "password1": PASSWORD, "password2": PASSWORD}),
     );
-    assert!(r.cookies().is_empty(), "{:?}", r.cookies());
+    r.expect_no_cookies("the request");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1337,15 +1306,9 @@ fn password_change() {
     );
     assert_body(&r, 200, r#"{"detail":"New password has been saved."}"#);
     assert_body(&s.login("changer", PASSWORD), 400, BAD_LOGIN);
-    assert_401(
-        &s.get(
-            "/api/users/self",
-            &Auth::Basic("changer".into(), PASSWORD.into()),
-        ),
-        "Invalid username/password.",
-    );
+    assert_basic_refused(&s, "changer", PASSWORD);
     s.me(&Auth::Token(key_of(&s.login("changer", NEW))));
-    s.me(&Auth::Basic("changer".into(), NEW.into()));
+    s.me(&Auth::basic("changer", NEW));
     // The token that made the change stays valid; the other session is revoked (unlike CVAT).
     s.me(&token);
     assert_401(&s.get("/api/users/self", &sess), NOT_PROVIDED);
@@ -1559,23 +1522,14 @@ fn account_lockout_after_failures() {
     // Failures through the login endpoint and Basic auth count alike.
     assert_body(&s.login("victim", "wrong-1"), 400, BAD_LOGIN);
     assert_body(&s.login("VICTIM", "wrong-2"), 400, BAD_LOGIN);
-    assert_401(
-        &s.get(
-            "/api/users/self",
-            &Auth::Basic("victim".into(), "wrong-3".into()),
-        ),
-        "Invalid username/password.",
-    );
+    assert_basic_refused(&s, "victim", "wrong-3");
 
     // Now even the right password is refused, by every password route and spelling.
     assert_throttled(&s.login("victim", PASSWORD), 60);
     assert_throttled(&s.login("Victim", PASSWORD), 60);
     assert_throttled(&s.login("victim", "wrong-4"), 60);
     assert_throttled(
-        &s.get(
-            "/api/users/self",
-            &Auth::Basic("victim".into(), PASSWORD.into()),
-        ),
+        &s.get("/api/users/self", &Auth::basic("victim", PASSWORD)),
         60,
     );
     assert_throttled(
@@ -1589,7 +1543,7 @@ fn account_lockout_after_failures() {
     assert_throttled(
         &s.get(
             "/api/users/self",
-            &Auth::Basic("victim@example.com".into(), PASSWORD.into()),
+            &Auth::basic("victim@example.com", PASSWORD),
         ),
         60,
     );
@@ -1598,7 +1552,7 @@ fn account_lockout_after_failures() {
     assert_eq!(s.me(&victim_token)["id"], victim_id);
     assert_eq!(s.me(&victim_session)["id"], victim_id);
     key_of(&s.login("bystander", PASSWORD));
-    s.me(&Auth::Basic("bystander".into(), PASSWORD.into()));
+    s.me(&Auth::basic("bystander", PASSWORD));
     s.get("/api/server/about", &Auth::None).expect(200);
     // A password change checks the old password like a login: locked too (unlike CVAT).
     assert_throttled(
@@ -1613,13 +1567,7 @@ fn account_lockout_counts_the_account_not_the_spelling() {
     s.register("target1");
     // Three failures under three spellings of one account (username, e-mail, e-mail field).
     assert_body(&s.login("target1", "wrong-1"), 400, BAD_LOGIN);
-    assert_401(
-        &s.get(
-            "/api/users/self",
-            &Auth::Basic("target1@example.com".into(), "wrong-2".into()),
-        ),
-        "Invalid username/password.",
-    );
+    assert_basic_refused(&s, "target1@example.com", "wrong-2");
     assert_body(
         &s.post(
             "/api/auth/login",
@@ -1633,7 +1581,7 @@ fn account_lockout_counts_the_account_not_the_spelling() {
     assert_throttled(
         &s.get(
             "/api/users/self",
-            &Auth::Basic("target1@example.com".into(), PASSWORD.into()),
+            &Auth::basic("target1@example.com", PASSWORD),
         ),
         60,
     );
@@ -1661,20 +1609,14 @@ fn address_lockout_across_usernames() {
     s.register("spare1");
     assert_body(&s.login("ghost1", "x-password"), 400, BAD_LOGIN);
     assert_body(&s.login("ghost2", "x-password"), 400, BAD_LOGIN);
-    assert_401(
-        &s.get("/api/users/self", &Auth::Basic("ghost3".into(), "x".into())),
-        "Invalid username/password.",
-    );
+    assert_basic_refused(&s, "ghost3", "x");
     assert_body(&s.login(ADMIN, "wrong"), 400, BAD_LOGIN);
 
     // Every password login from this address is now refused, whichever account.
     assert_throttled(&s.login(ADMIN, ADMIN_PASSWORD), 60);
     assert_throttled(&s.login("spare1", PASSWORD), 60);
     assert_throttled(
-        &s.get(
-            "/api/users/self",
-            &Auth::Basic("spare1".into(), PASSWORD.into()),
-        ),
+        &s.get("/api/users/self", &Auth::basic("spare1", PASSWORD)),
         60,
     );
     // Other traffic is not throttled.
@@ -1715,7 +1657,7 @@ fn django_pbkdf2_hash_verifies_and_is_upgraded() {
     assert!(upgraded.starts_with("argon2$argon2id$v=19$"), "{upgraded}");
     // The upgraded hash verifies the same password, by every route.
     key_of(&s.login("legacy1", DJANGO_PASSWORD));
-    s.me(&Auth::Basic("legacy1".into(), DJANGO_PASSWORD.into()));
+    s.me(&Auth::basic("legacy1", DJANGO_PASSWORD));
     assert_eq!(
         stored_hash(&s.db.url, id),
         upgraded,
@@ -1745,18 +1687,12 @@ fn django_hashes_upgrade_through_basic_auth_too() {
     set_stored_hash(&db.url, id2, &django_argon2);
     let s = TestServer::serve(db, &[]);
 
-    assert_401(
-        &s.get(
-            "/api/users/self",
-            &Auth::Basic("legacy2".into(), "wrong".into()),
-        ),
-        "Invalid username/password.",
-    );
+    assert_basic_refused(&s, "legacy2", "wrong");
     assert_eq!(stored_hash(&s.db.url, id1), DJANGO_HASH_CHEAP);
-    s.me(&Auth::Basic("legacy2".into(), DJANGO_PASSWORD.into()));
+    s.me(&Auth::basic("legacy2", DJANGO_PASSWORD));
     assert!(stored_hash(&s.db.url, id1).starts_with("argon2$argon2id$"));
 
-    s.me(&Auth::Basic("legacy3".into(), "Dj4ngo-Argon-Pass".into()));
+    s.me(&Auth::basic("legacy3", "Dj4ngo-Argon-Pass"));
     let upgraded = stored_hash(&s.db.url, id2);
     assert!(
         upgraded.starts_with("argon2$argon2id$") && upgraded != django_argon2,

@@ -135,7 +135,10 @@ impl Fixture {
                 .await
                 .unwrap()
             {
-                self.store.delete_user(cvat_server::service::UserId(u.id)).await.unwrap();
+                self.store
+                    .delete_user(cvat_server::service::UserId(u.id))
+                    .await
+                    .unwrap();
             }
             let mut out = Vec::new();
             for p in people {

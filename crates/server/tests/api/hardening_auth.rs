@@ -331,7 +331,7 @@ fn changing_ones_password_signs_out_every_other_credential() {
         &registered,
         json!({"name": "pat"}),
     ));
-    let basic = Auth::Basic("changer1".into(), PASSWORD.into());
+    let basic = Auth::basic("changer1", PASSWORD);
     me_is(&s, &basic, id);
 
     // Through a session: that session stays.
@@ -359,7 +359,7 @@ fn changing_ones_password_signs_out_every_other_credential() {
     change_password(&s, &pat, PASSWORD, NEW_PASSWORD).expect(200);
     me_is(&s, &pat, id);
     assert_signed_out(&s, &token);
-    me_is(&s, &Auth::Basic("changer1".into(), NEW_PASSWORD.into()), id);
+    me_is(&s, &Auth::basic("changer1", NEW_PASSWORD), id);
 }
 
 #[track_caller]
@@ -424,7 +424,7 @@ fn only_password_credentials_create_access_tokens_or_sign_urls() {
     assert_eq!(list.json()["count"], 1, "{}", list.text);
 
     // Token, Basic and session credentials do create them.
-    let basic = Auth::Basic("minter1".into(), PASSWORD.into());
+    let basic = Auth::basic("minter1", PASSWORD);
     let session = session_of(&s.login("minter1", PASSWORD));
     for auth in [&user, &basic] {
         s.post("/api/auth/access_tokens", auth, json!({"name": "ok"}))

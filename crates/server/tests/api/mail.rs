@@ -296,11 +296,8 @@ fn bad_reset_input_gets_clear_errors_and_changes_nothing() {
     // Nothing changed: the old password and token work (Basic auth writes no `last_login`,
     // which would end the link), and the link still does, once.
     s.get("/api/users/self", &token).expect(200);
-    s.get(
-        "/api/users/self",
-        &Auth::Basic("carol_bad".into(), PASSWORD.into()),
-    )
-    .expect(200);
+    s.get("/api/users/self", &Auth::basic("carol_bad", PASSWORD))
+        .expect(200);
     assert_detail(
         &confirm(&s, &uid, &good, NEW_PASSWORD, NEW_PASSWORD),
         200,

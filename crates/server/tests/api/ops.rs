@@ -82,7 +82,7 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
         s.request(
             Method::GET,
             "/api/users/self",
-            &Auth::Basic("logsuser".into(), PASSWORD.into()),
+            &Auth::basic("logsuser", PASSWORD),
         ),
         &next_id(),
     )
@@ -183,7 +183,7 @@ fn exercise(s: &TestServer, tag: &str) -> Flow {
         s.request(
             Method::GET,
             "/api/users/self",
-            &Auth::Basic("logsuser".into(), WRONG_PASSWORD.into()),
+            &Auth::basic("logsuser", WRONG_PASSWORD),
         ),
         &next_id(),
     )
@@ -459,7 +459,7 @@ fn metrics_count_routes_statuses_latency_pool_and_failed_logins() {
     }
     s.get(
         "/api/users/self",
-        &Auth::Basic("metricsuser".into(), WRONG_PASSWORD.into()),
+        &Auth::basic("metricsuser", WRONG_PASSWORD),
     )
     .expect(401);
     let after = scrape(&s);
@@ -550,6 +550,14 @@ fn metrics_are_off_by_default() {
     s.get("/metrics", &Auth::None).expect(404);
 }
 
+/// The value of the cookie `name` among `Set-Cookie` headers (attributes dropped).
+fn cookie_value(cookies: &[String], name: &str) -> String {
+    let prefix = format!("{name}=");
+    let cookie = cookies.iter().find(|c| c.starts_with(&prefix)).unwrap();
+    let pair = cookie.split(';').next().unwrap();
+    pair.trim_start_matches(&prefix).to_string()
+}
+
 fn login_cookies(s: &TestServer, headers: &[(&str, &str)]) -> Vec<String> {
     let mut rb = s
         .request(Method::POST, "/api/auth/login", &Auth::None)
@@ -577,24 +585,8 @@ fn cookies_are_secure_over_https_from_trusted_proxies_only() {
         assert!(c.ends_with("Path=/; SameSite=Lax"), "{c}");
     }
     // Logout clears the session cookie, also with Secure and the same ending.
-    let session = https
-        .iter()
-        .find(|c| c.starts_with("sessionid="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("sessionid=")
-        .to_string();
-    let csrf = https
-        .iter()
-        .find(|c| c.starts_with("csrftoken="))
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .trim_start_matches("csrftoken=")
-        .to_string();
+    let session = cookie_value(&https, "sessionid");
+    let csrf = cookie_value(&https, "csrftoken");
     let r = s.send(
         s.request(
             Method::POST,

@@ -57,20 +57,16 @@ fn deactivation_and_deletion_take_effect_on_the_other_replica_at_once() {
     let b = a.replica(&[]);
     let admin = a.admin();
     let (id, user) = a.register("replica_user");
-    let basic = Auth::Basic("replica_user".into(), PASSWORD.into());
+    let basic = Auth::basic("replica_user", PASSWORD);
     b.get("/api/users/self", &user).expect(200);
     b.get("/api/users/self", &basic).expect(200);
     a.set_active(&admin, id, false);
-    let r = b.get("/api/users/self", &user);
-    r.expect(401);
-    assert_eq!(r.json()["detail"], "User inactive or deleted.");
+    b.assert_me_refused(&user, "User inactive or deleted.");
     b.get("/api/users/self", &basic).expect(401);
     a.set_active(&admin, id, true);
     b.get("/api/users/self", &user).expect(200);
     a.delete(&format!("/api/users/{id}"), &admin).expect(204);
-    let r = b.get("/api/users/self", &user);
-    r.expect(401);
-    assert_eq!(r.json()["detail"], "Invalid token.");
+    b.assert_me_refused(&user, "Invalid token.");
 }
 
 #[test]
@@ -142,11 +138,8 @@ fn replicas_starting_together_on_an_empty_database_share_one_schema() {
     );
     r.expect(201);
     for s in &servers {
-        s.get(
-            "/api/users/self",
-            &Auth::Basic("first_user".into(), PASSWORD.into()),
-        )
-        .expect(200);
+        s.get("/api/users/self", &Auth::basic("first_user", PASSWORD))
+            .expect(200);
         s.get("/api/server/health", &Auth::None).expect(200);
     }
     drop(db);

@@ -320,17 +320,14 @@ fn sessions_and_basic_auth_see_the_same_lists() {
     let login = s.login("alice_a", PASSWORD);
     login.expect(200);
     let session = login.session();
-    let basic = Auth::Basic("alice_a".into(), PASSWORD.into());
+    let basic = Auth::basic("alice_a", PASSWORD);
     for auth in [session, basic] {
         let r = s.get("/api/users", &auth);
         r.expect(200);
         assert_eq!(ids(&r), vec![id], "{auth:?}");
         assert_eq!(s.get("/api/users/self", &auth).json()["id"], id);
     }
-    let r = s.get(
-        "/api/users",
-        &Auth::Basic(ADMIN.into(), ADMIN_PASSWORD.into()),
-    );
+    let r = s.get("/api/users", &Auth::basic(ADMIN, ADMIN_PASSWORD));
     assert_eq!(ids(&r), vec![id, 1]);
 }
 
@@ -862,7 +859,7 @@ fn json_logic_filter_operators() {
 fn var_alone_is_not_null_on_any_user_column() {
     // Basic auth is not a login: the admin's last_login stays null.
     let s = TestServer::start();
-    let admin = Auth::Basic(ADMIN.into(), ADMIN_PASSWORD.into());
+    let admin = Auth::basic(ADMIN, ADMIN_PASSWORD);
     s.register("alice_a");
     assert_eq!(
         s.get("/api/users/1", &admin).json()["last_login"],

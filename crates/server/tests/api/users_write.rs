@@ -93,12 +93,8 @@ fn staff_patch_sets_every_writable_field() {
     assert_eq!(j["email"], "alice@wonder.land");
     assert_eq!(group_set(&j["groups"]), set(&["business", "worker"]));
     assert_eq!(
-        (
-            j["is_staff"].clone(),
-            j["is_superuser"].clone(),
-            j["is_active"].clone()
-        ),
-        (json!(true), json!(false), json!(true))
+        fields(&j, &["is_staff", "is_superuser", "is_active"]),
+        [json!(true), json!(false), json!(true)]
     );
     // The response is what a re-GET shows.
     let mut again = s.fetch(&admin, id);
@@ -132,16 +128,12 @@ fn staff_patch_sets_every_writable_field() {
     r.expect(200);
     let j = r.json();
     assert_eq!(
-        (
-            j["first_name"].clone(),
-            j["last_name"].clone(),
-            j["email"].clone()
-        ),
-        (json!(""), json!(""), json!(""))
+        fields(&j, &["first_name", "last_name", "email"]),
+        [json!(""), json!(""), json!("")]
     );
     assert_eq!(
-        (j["is_staff"].clone(), j["is_active"].clone()),
-        (json!(false), json!(false))
+        fields(&j, &["is_staff", "is_active"]),
+        [json!(false), json!(false)]
     );
 }
 
@@ -342,10 +334,7 @@ fn renamed_users_still_log_in_as_themselves() {
             .unwrap()
     };
     let via_basic = |name: &str| {
-        let r = s.get(
-            "/api/users/self",
-            &Auth::Basic(name.into(), PASSWORD.into()),
-        );
+        let r = s.get("/api/users/self", &Auth::basic(name, PASSWORD));
         r.expect(200);
         r.json()["id"].as_i64().unwrap()
     };
@@ -540,12 +529,8 @@ fn boolean_spellings() {
     }
     let j = s.fetch(&admin, u[0].0);
     assert_eq!(
-        (
-            j["is_staff"].clone(),
-            j["is_active"].clone(),
-            j["is_superuser"].clone()
-        ),
-        (json!(false), json!(false), json!(false))
+        fields(&j, &["is_staff", "is_active", "is_superuser"]),
+        [json!(false), json!(false), json!(false)]
     );
 }
 
@@ -688,12 +673,8 @@ fn staff_without_admin_group_cannot_touch_privileged_fields() {
     let j = r.json();
     assert_eq!(keys(&j), FULL_KEYS);
     assert_eq!(
-        (
-            j["first_name"].clone(),
-            j["last_name"].clone(),
-            j["username"].clone()
-        ),
-        (json!("Stef"), json!("Staff"), json!("staffer2"))
+        fields(&j, &["first_name", "last_name", "username"]),
+        [json!("Stef"), json!("Staff"), json!("staffer2")]
     );
     assert_eq!(j["groups"], json!(["user"]));
     assert_eq!(j["is_staff"], true);
@@ -783,7 +764,11 @@ fn the_last_active_admin_cannot_drop_the_staff_flag_it_could_never_set_again() {
         r.expect(409);
         let j = r.json();
         assert_eq!(keys(&j), ["detail"], "{}", r.text);
-        assert!(j["detail"].as_str().unwrap().contains("last active admin"), "{}", r.text);
+        assert!(
+            j["detail"].as_str().unwrap().contains("last active admin"),
+            "{}",
+            r.text
+        );
     };
     // Without is_staff the admin would get the basic serializer, which refuses is_staff.
     conflict(s.patch(
@@ -793,7 +778,10 @@ fn the_last_active_admin_cannot_drop_the_staff_flag_it_could_never_set_again() {
     ));
     conflict(s.patch("/api/users/1", &admin, json!({"is_staff": "false"})));
     let me = s.fetch(&admin, 1);
-    assert_eq!((me["is_staff"].clone(), me["is_superuser"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (me["is_staff"].clone(), me["is_superuser"].clone()),
+        (json!(true), json!(true))
+    );
     // Dropping is_superuser alone can be undone: the admin is still staff.
     s.patch("/api/users/1", &admin, json!({"is_superuser": false}))
         .expect(200);
@@ -1183,12 +1171,8 @@ fn form_and_multipart_bodies() {
     r.expect(200);
     let j = r.json();
     assert_eq!(
-        (
-            j["first_name"].clone(),
-            j["last_name"].clone(),
-            j["email"].clone()
-        ),
-        (json!("Form Name"), json!("Üml"), json!("f@example.com"))
+        fields(&j, &["first_name", "last_name", "email"]),
+        [json!("Form Name"), json!("Üml"), json!("f@example.com")]
     );
     assert_eq!(group_set(&j["groups"]), set(&["business", "worker"]));
     assert_eq!(j["is_staff"], true);
@@ -1472,7 +1456,7 @@ fn delete_removes_the_user_and_its_credentials() {
     let login = s.login("alice_a", PASSWORD);
     login.expect(200);
     let session = login.session();
-    let basic = Auth::Basic("alice_a".into(), PASSWORD.into());
+    let basic = Auth::basic("alice_a", PASSWORD);
     for auth in [alice_token, &session, &basic] {
         s.get("/api/users/self", auth).expect(200);
     }
