@@ -49,13 +49,7 @@ pub fn full_user(u: &UserRecord, origin: &str) -> User {
 }
 
 pub fn basic_user(u: &UserRecord, origin: &str) -> BasicUser {
-    BasicUser {
-        url: user_url(origin, u.id),
-        id: u.id,
-        username: u.username.clone(),
-        first_name: u.first_name.clone(),
-        last_name: u.last_name.clone(),
-    }
+    brief_user(&u.into(), origin)
 }
 
 pub fn meta_user(u: &UserRecord, origin: &str, full: bool) -> MetaUser {

@@ -115,8 +115,7 @@ impl Db {
         let mut sql = super::sql_start(INVITATION_SELECT);
         Self::invitation_where(scope, &mut sql);
         sql.push(" ORDER BY i.created_date DESC, i.key");
-        let rows: Vec<InvitationRow> = self.page_of(sql, offset, limit).await?;
-        Ok(rows.into_iter().map(InvitationRecord::from).collect())
+        self.page_of::<InvitationRow, _>(sql, offset, limit).await
     }
 
     pub async fn invitation(&self, key: &str) -> sqlx::Result<Option<InvitationRecord>> {

@@ -113,8 +113,7 @@ impl Db {
         let mut sql = super::sql_start(MEMBERSHIP_SELECT);
         Self::membership_where(scope, &mut sql);
         sql.push(" ORDER BY m.id DESC");
-        let rows: Vec<MembershipRow> = self.page_of(sql, offset, limit).await?;
-        Ok(rows.into_iter().map(MembershipRecord::from).collect())
+        self.page_of::<MembershipRow, _>(sql, offset, limit).await
     }
 
     pub async fn membership(&self, id: i64) -> sqlx::Result<Option<MembershipRecord>> {

@@ -259,9 +259,11 @@ impl Db {
         on_pool!(self, p => bind_all!(sqlx::query_scalar::<_, i64>(&sql.sql), &sql.binds).fetch_one(p).await)
     }
 
-    /// One page (`LIMIT limit OFFSET offset`) of the rows `sql` selects in its order.
-    pub(crate) async fn page_of<R>(&self, mut sql: SqlBuf, offset: i64, limit: i64) -> sqlx::Result<Vec<R>>
+    /// One page (`LIMIT limit OFFSET offset`) of the rows `sql` selects in its order,
+    /// read as `R` and turned into records.
+    pub(crate) async fn page_of<R, T>(&self, mut sql: SqlBuf, offset: i64, limit: i64) -> sqlx::Result<Vec<T>>
     where
+        T: From<R>,
         R: Send + Unpin,
         R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
     {
@@ -269,7 +271,8 @@ impl Db {
         sql.bind(crate::filters::Bind::Int(limit));
         sql.push(" OFFSET ");
         sql.bind(crate::filters::Bind::Int(offset));
-        on_pool!(self, p => bind_all!(sqlx::query_as::<_, R>(&sql.sql), &sql.binds).fetch_all(p).await)
+        let rows: Vec<R> = on_pool!(self, p => bind_all!(sqlx::query_as::<_, R>(&sql.sql), &sql.binds).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(T::from).collect())
     }
 }
 

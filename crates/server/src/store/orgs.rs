@@ -24,6 +24,17 @@ pub struct UserBrief {
     pub last_name: String,
 }
 
+impl From<&super::UserRecord> for UserBrief {
+    fn from(u: &super::UserRecord) -> Self {
+        UserBrief {
+            id: u.id,
+            username: u.username.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 struct OrgRow {
     id: i64,
