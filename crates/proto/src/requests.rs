@@ -267,7 +267,11 @@ pub struct PasswordResetRequest {
 /// `POST /api/auth/password/reset/confirm` body (`PasswordResetConfirmRequest`): the new
 /// password twice, with the `uid` and `token` of the mailed link.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(description = ""))]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(description = "")
+)]
 pub struct PasswordResetConfirmRequest {
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 128))]
     pub new_password1: String,

@@ -7,9 +7,9 @@ use axum::response::Response;
 use futures_util::{Stream, StreamExt};
 
 use super::extract::py_int;
-use crate::pycompat::py_int_saturating;
 use super::links;
 use crate::error::{ApiError, ApiResult};
+use crate::pycompat::py_int_saturating;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 10;
 

@@ -150,7 +150,9 @@ async fn search_is_the_scan(db: &Db) {
                 last_name: Some(rng.text(5)),
                 ..Default::default()
             };
-            db.update_user(crate::service::UserId(id), &changes).await.unwrap();
+            db.update_user(crate::service::UserId(id), &changes)
+                .await
+                .unwrap();
             on_pool!(db, p => sqlx::query("DELETE FROM users WHERE id = $1").bind(id + 1).execute(p).await.map(|_| ())).unwrap();
             keys =
                 on_pool!(db, p => sqlx::query_scalar::<_, String>("SELECT search_key FROM users")

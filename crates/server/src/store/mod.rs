@@ -261,11 +261,17 @@ impl Db {
 
     /// One page (`LIMIT limit OFFSET offset`) of the rows `sql` selects in its order,
     /// read as `R` and turned into records.
-    pub(crate) async fn page_of<R, T>(&self, mut sql: SqlBuf, offset: i64, limit: i64) -> sqlx::Result<Vec<T>>
+    pub(crate) async fn page_of<R, T>(
+        &self,
+        mut sql: SqlBuf,
+        offset: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<T>>
     where
         T: From<R>,
         R: Send + Unpin,
-        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
     {
         sql.push(" LIMIT ");
         sql.bind(crate::filters::Bind::Int(limit));

@@ -220,7 +220,11 @@ fn an_empty_organization_header_gives_way_to_the_query_parameters() {
                 .header("X-Organization", ""),
         );
         r.expect(200);
-        assert_eq!(ids(&r), ids(&in_org1), "{path} with an empty X-Organization");
+        assert_eq!(
+            ids(&r),
+            ids(&in_org1),
+            "{path} with an empty X-Organization"
+        );
     }
 }
 

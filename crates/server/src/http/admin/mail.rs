@@ -11,8 +11,8 @@ use axum::Router;
 use maud::html;
 
 use super::{console, csrf_input, error_page, query, when, PageResult};
-use crate::http::extract::PathId;
 use crate::error::ApiError;
+use crate::http::extract::PathId;
 use crate::http::extract::RawBody;
 use crate::mail::cli::when as sent_or_next;
 use crate::state::SharedState;

@@ -120,14 +120,21 @@ impl Console {
     /// A failed action as the errors of its form: field errors stay with their fields, refusals
     /// (409 last admin, 403, 429, rule violations) become a form-level message, with the status
     /// the API would answer. Anything else (not found, internal) is an error page.
-    fn form_failure(&self, parts: &Parts, e: DomainError) -> Result<(StatusCode, FieldErrors), Response> {
-        let form_level = |status, msg: String| Ok((status, vec![("non_field_errors".into(), vec![msg])]));
+    fn form_failure(
+        &self,
+        parts: &Parts,
+        e: DomainError,
+    ) -> Result<(StatusCode, FieldErrors), Response> {
+        let form_level =
+            |status, msg: String| Ok((status, vec![("non_field_errors".into(), vec![msg])]));
         match e {
             DomainError::Invalid(fields) => Ok((StatusCode::BAD_REQUEST, fields)),
             DomainError::Refused(msg) => form_level(StatusCode::BAD_REQUEST, msg),
             DomainError::Conflict(msg) => form_level(StatusCode::CONFLICT, msg),
             DomainError::Forbidden => form_level(StatusCode::FORBIDDEN, NO_PERMISSION.into()),
-            DomainError::Throttled { detail, .. } => form_level(StatusCode::TOO_MANY_REQUESTS, detail),
+            DomainError::Throttled { detail, .. } => {
+                form_level(StatusCode::TOO_MANY_REQUESTS, detail)
+            }
             other => Err(self.error(parts, other)),
         }
     }

@@ -24,7 +24,10 @@ pub fn router() -> Router<SharedState> {
         .route("/admin/users/{id}", get(page::detail).post(page::update))
         .route("/admin/users/{id}/active", post(page::set_active))
         .route("/admin/users/{id}/password", post(page::password))
-        .route("/admin/users/{id}/delete", get(page::delete_page).post(page::delete))
+        .route(
+            "/admin/users/{id}/delete",
+            get(page::delete_page).post(page::delete),
+        )
 }
 
 const PAGE_SIZES: [i64; 4] = [10, 20, 50, 100];
@@ -264,4 +267,3 @@ fn page_window(page: i64, pages: i64) -> Vec<i64> {
     v.dedup();
     v
 }
-

@@ -2,8 +2,8 @@
 //! group filter).
 
 use super::{UserQuery, UserRecord, UserRow, USER_COLUMNS};
-use crate::store::{bind_all, on_pool, Db};
 use crate::filters::{Bind, Dialect, SqlBuf};
+use crate::store::{bind_all, on_pool, Db};
 
 /// A column of the console's user table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

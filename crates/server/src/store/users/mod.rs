@@ -443,12 +443,10 @@ impl Db {
             .bind(fold(email)).fetch_one(p).await).map(|n| n > 0)
     }
 
-
     /// Group names that exist, in id order.
     pub async fn group_names(&self) -> sqlx::Result<Vec<String>> {
         on_pool!(self, p => sqlx::query_scalar::<_, String>("SELECT name FROM groups ORDER BY id").fetch_all(p).await)
     }
-
 
     /// PATCH's uniqueness rule: exact (case-sensitive) match with another user.
     pub async fn username_taken_exact(&self, username: &str, except_id: i64) -> sqlx::Result<bool> {
