@@ -11,11 +11,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use cvat_proto::{Detail, Registered, Token};
+use cvat_proto::{Registered, Token};
 use serde_json::{Map, Value};
 
 use super::extract::{MaybeIdentity, RawBody};
-use super::links;
+use super::{links, views};
 use crate::auth::{self, cookies, password_rules, signing, AuthMethod, Identity};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::permissions::Requester;
@@ -121,12 +121,7 @@ async fn logout(
             state.db.delete_session(key).await?;
         }
     }
-    let mut response = cvat_json(
-        StatusCode::OK,
-        &Detail {
-            detail: "Successfully logged out.".into(),
-        },
-    );
+    let mut response = views::detail_ok("Successfully logged out.");
     if let Some(key) = cookies::request_cookie(&parts, cookies::SESSION_COOKIE) {
         state.db.delete_session(&key).await?;
         response
@@ -364,12 +359,7 @@ async fn password_change(
         user_id = u.id,
         "password changed; other credentials revoked"
     );
-    Ok(cvat_json(
-        StatusCode::OK,
-        &Detail {
-            detail: "New password has been saved.".into(),
-        },
-    ))
+    Ok(views::detail_ok("New password has been saved."))
 }
 
 /// The contract CVAT 2.3.0 meant (decision 7): `{"url": ...}` → the URL signed for the requester.

@@ -5,16 +5,14 @@
 
 use axum::extract::State;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use cvat_proto::Detail;
 
 use super::extract::{MaybeIdentity, RawBody};
-use super::links;
+use super::{links, views};
 use crate::account::password_reset::{self, RESET_DONE, RESET_SENT};
-use crate::error::{cvat_json, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::state::SharedState;
 use crate::validate;
 
@@ -28,15 +26,6 @@ pub fn router() -> Router<SharedState> {
             "/api/auth/password/reset/confirm",
             post(confirm).fallback(super::method_not_allowed),
         )
-}
-
-fn detail(text: &str) -> Response {
-    cvat_json(
-        StatusCode::OK,
-        &Detail {
-            detail: text.into(),
-        },
-    )
 }
 
 async fn reset(
@@ -58,7 +47,7 @@ async fn reset(
     };
     let client = links::client_address(&parts);
     password_reset::request_reset(&state, &email, &links::origin(&parts), &client).await?;
-    Ok(detail(RESET_SENT))
+    Ok(views::detail_ok(RESET_SENT))
 }
 
 async fn confirm(
@@ -69,5 +58,5 @@ async fn confirm(
 ) -> ApiResult<Response> {
     let body = body.parse_object().await?;
     password_reset::confirm_reset(&state, &body, &links::client_address(&parts)).await?;
-    Ok(detail(RESET_DONE))
+    Ok(views::detail_ok(RESET_DONE))
 }

@@ -18,6 +18,16 @@ pub fn respond<V: serde::Serialize>(
     cvat_json(status, &view(&links::origin(parts)))
 }
 
+/// 200 `{"detail": "..."}`: the answer of auth actions (logout, password change, reset).
+pub fn detail_ok(text: &str) -> Response {
+    cvat_json(
+        StatusCode::OK,
+        &cvat_proto::Detail {
+            detail: text.into(),
+        },
+    )
+}
+
 /// DRF's date-time format: UTC with `Z`, microseconds only when non-zero.
 pub fn datetime(micros: i64) -> String {
     use chrono::SecondsFormat;

@@ -86,6 +86,30 @@ impl Db {
         hash: &str,
         kept: KeptCredential<'_>,
     ) -> sqlx::Result<bool> {
+        self.replace_password_revoking(user_id, None, hash, kept)
+            .await
+    }
+
+    /// A password reset's write: as `set_password_revoking_except` with nothing kept, but only
+    /// while the stored hash is still `expected` (the reset token is derived from it), so a
+    /// link works once even when two confirmations race. `false` when nothing changed.
+    pub async fn reset_password_revoking(
+        &self,
+        user_id: i64,
+        expected: &str,
+        hash: &str,
+    ) -> sqlx::Result<bool> {
+        self.replace_password_revoking(user_id, Some(expected), hash, KeptCredential::Nothing)
+            .await
+    }
+
+    async fn replace_password_revoking(
+        &self,
+        user_id: i64,
+        expected: Option<&str>,
+        hash: &str,
+        kept: KeptCredential<'_>,
+    ) -> sqlx::Result<bool> {
         // Values no row has (digests are 64 hex characters, ids start at 1) keep nothing.
         let (session, token, access_token) = match kept {
             KeptCredential::Nothing => (String::new(), String::new(), 0),
@@ -95,8 +119,9 @@ impl Db {
         };
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            let updated = sqlx::query("UPDATE users SET password = $1 WHERE id = $2")
-                .bind(hash).bind(user_id).execute(&mut *tx).await?;
+            let updated = sqlx::query(
+                "UPDATE users SET password = $1 WHERE id = $2 AND ($3 IS NULL OR password = $3)")
+                .bind(hash).bind(user_id).bind(expected).execute(&mut *tx).await?;
             if updated.rows_affected() == 0 {
                 return Ok(false);
             }

@@ -16,7 +16,6 @@ mod list_tests;
 mod memberships;
 mod orgs;
 mod outbox;
-mod password_reset;
 mod sqlite_reads;
 mod users;
 

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use cvat_proto::{Detail, MetaUser};
+use cvat_proto::MetaUser;
 use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -197,12 +197,7 @@ async fn password(
     let body = body.parse_object().await?;
     let cmd = parse::set_password(&target, &body)?;
     users::set_password(&state, &req, &target, cmd).await?;
-    Ok(cvat_json(
-        StatusCode::OK,
-        &Detail {
-            detail: users::PASSWORD_SET.into(),
-        },
-    ))
+    Ok(views::detail_ok(users::PASSWORD_SET))
 }
 
 fn options_body(name: &str) -> Response {
