@@ -77,9 +77,10 @@ pub fn load(path: &Path) -> Result<Config, Failure> {
 /// Writes the config atomically with mode 0600 (its directory 0700).
 pub fn save(path: &Path, config: &Config) -> Result<(), Failure> {
     let fail = |e: std::io::Error| Failure::new(format!("cannot write {}: {e}", path.display()));
-    let dir = path.parent().expect("config path has a directory");
+    let dir = path.parent().unwrap_or(Path::new("."));
     create_private_dir(dir).map_err(fail)?;
-    let text = toml::to_string(config).expect("config serializes");
+    let text = toml::to_string(config)
+        .map_err(|e| Failure::new(format!("cannot write {}: {e}", path.display())))?;
     let tmp = path.with_extension("toml.tmp");
     let _ = fs::remove_file(&tmp);
     let mut file = private_file(&tmp).map_err(fail)?;

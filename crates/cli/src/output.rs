@@ -54,11 +54,21 @@ fn yes_no(user: &Value, field: &str) -> String {
     }
 }
 
-fn as_values(users: &[MetaUser]) -> Vec<Value> {
+fn json_failure(e: impl std::fmt::Display) -> Failure {
+    Failure::new(format!("cannot format the output: {e}"))
+}
+
+fn as_values(users: &[MetaUser]) -> Result<Vec<Value>, Failure> {
     users
         .iter()
-        .map(|u| serde_json::to_value(u).expect("users serialize"))
+        .map(|u| serde_json::to_value(u).map_err(json_failure))
         .collect()
+}
+
+fn pretty(value: &impl serde::Serialize) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value)
+        .map(|text| text + "\n")
+        .map_err(json_failure)
 }
 
 fn write_out(text: &str) -> Result<(), Failure> {
@@ -72,26 +82,20 @@ fn write_out(text: &str) -> Result<(), Failure> {
 
 /// Prints a list of users.
 pub fn print_users(users: &[MetaUser], format: Format) -> Result<(), Failure> {
-    let values = as_values(users);
+    let values = as_values(users)?;
     match format {
-        Format::Json => write_out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&values).expect("json")
-        )),
-        Format::Csv => write_out(&csv_text(&values)),
+        Format::Json => write_out(&pretty(&values)?),
+        Format::Csv => write_out(&csv_text(&values)?),
         Format::Table => write_out(&table_text(&values)),
     }
 }
 
 /// Prints one user.
 pub fn print_user(user: &MetaUser, format: Format) -> Result<(), Failure> {
-    let value = serde_json::to_value(user).expect("users serialize");
+    let value = serde_json::to_value(user).map_err(json_failure)?;
     match format {
-        Format::Json => write_out(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).expect("json")
-        )),
-        Format::Csv => write_out(&csv_text(std::slice::from_ref(&value))),
+        Format::Json => write_out(&pretty(&value)?),
+        Format::Csv => write_out(&csv_text(std::slice::from_ref(&value))?),
         Format::Table => {
             let present: Vec<&str> = FIELDS
                 .iter()
@@ -110,14 +114,15 @@ pub fn print_user(user: &MetaUser, format: Format) -> Result<(), Failure> {
     }
 }
 
-fn csv_text(users: &[Value]) -> String {
+fn csv_text(users: &[Value]) -> Result<String, Failure> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(FIELDS).expect("in memory");
+    w.write_record(FIELDS).map_err(json_failure)?;
     for user in users {
         w.write_record(FIELDS.iter().map(|f| cell(user, f)))
-            .expect("in memory");
+            .map_err(json_failure)?;
     }
-    String::from_utf8(w.into_inner().expect("in memory")).expect("UTF-8")
+    let bytes = w.into_inner().map_err(json_failure)?;
+    String::from_utf8(bytes).map_err(json_failure)
 }
 
 fn table_text(users: &[Value]) -> String {

@@ -1,6 +1,8 @@
 //! `cvat-users create` and `cvat-users passwd` against the real server (issue 8), and the SDK
 //! methods behind them (`users_create`, `users_create_password`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on purpose
+
 use cvat_sdk::{Credentials, MetaUser, OrgContext, PasswordSetRequest, UserCreateRequest};
 use cvat_testkit::cli::Cli;
 use cvat_testkit::{TestServer, ADMIN, ADMIN_PASSWORD, PASSWORD};

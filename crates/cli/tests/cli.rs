@@ -1,5 +1,7 @@
 //! The real `cvat-users` binary against the real server, with `XDG_CONFIG_HOME` in a temp dir.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on purpose
+
 use std::process::Command;
 
 use cvat_sdk::{Credentials, MetaUser, OrgContext, User};

@@ -1,6 +1,8 @@
 //! The wire types against their OpenAPI models (feature `openapi`) and the request bodies as the
 //! SDK sends them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on purpose
+
 use cvat_proto::*;
 use serde_json::json;
 

@@ -57,6 +57,8 @@ pub(crate) enum Body {
     Json(Vec<u8>),
     /// No body, but `Content-Type: application/json` and `Content-Length: 0` (CVAT's logout).
     EmptyJson,
+    /// A body that did not serialize: reported when the call is sent.
+    Unserializable(String),
 }
 
 /// One call: method, a path (`/api/...`) or an absolute URL (a `next` link), query pairs.
@@ -95,7 +97,10 @@ impl Request {
     }
 
     pub fn json(mut self, value: &impl serde::Serialize) -> Self {
-        self.body = Body::Json(serde_json::to_vec(value).expect("request models serialize"));
+        self.body = match serde_json::to_vec(value) {
+            Ok(bytes) => Body::Json(bytes),
+            Err(e) => Body::Unserializable(e.to_string()),
+        };
         self
     }
 
@@ -309,6 +314,11 @@ impl ApiClient {
             rb = rb.header("X-Organization", org);
         }
         rb = match req.body {
+            Body::Unserializable(why) => {
+                return Err(Error::Config(format!(
+                    "the body for {url_text} does not serialize: {why}"
+                )))
+            }
             Body::None => rb,
             Body::Json(bytes) => rb.header(CONTENT_TYPE, "application/json").body(bytes),
             Body::EmptyJson => rb.header(CONTENT_TYPE, "application/json").body(Vec::new()),

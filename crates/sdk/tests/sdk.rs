@@ -1,6 +1,8 @@
 //! The SDK against the real server: every method of UsersApi, AuthApi and ServerApi, every kind
 //! of credentials, error statuses and bodies, paging, personal access tokens.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on purpose
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 

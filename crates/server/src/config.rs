@@ -167,7 +167,8 @@ pub struct Settings {
     pub db_pool_size: u32,
     pub registration_disabled: bool,
     pub allowed_hosts: AllowedHosts,
-    pub hsts_max_age: u64,
+    /// The `Strict-Transport-Security` value for HTTPS answers (none when max-age is 0).
+    pub hsts: Option<axum::http::HeaderValue>,
 }
 
 impl From<&ServeArgs> for Settings {
@@ -183,7 +184,9 @@ impl From<&ServeArgs> for Settings {
             db_pool_size: a.db.db_pool_size.max(1),
             registration_disabled: a.registration_disabled,
             allowed_hosts: a.allowed_hosts.clone(),
-            hsts_max_age: a.hsts_max_age,
+            hsts: (a.hsts_max_age > 0)
+                .then(|| format!("max-age={}", a.hsts_max_age))
+                .and_then(|v| axum::http::HeaderValue::from_str(&v).ok()),
         }
     }
 }
@@ -431,10 +434,9 @@ pub fn with_config_file(cmd: clap::Command, argv: &[OsString]) -> anyhow::Result
         return Ok(cmd);
     };
     let values = read_config_file(&path)?;
-    let serve = cmd
-        .find_subcommand("serve")
-        .expect("the serve subcommand")
-        .clone();
+    let Some(serve) = cmd.find_subcommand("serve").cloned() else {
+        anyhow::bail!("no serve subcommand to take the file's settings");
+    };
     let known: Vec<String> = serve
         .get_arguments()
         .map(|a| a.get_id().to_string())

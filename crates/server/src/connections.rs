@@ -79,7 +79,10 @@ pub async fn serve_connections(
             registry.shed_longest_idle();
         }
         let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            p = permits.clone().acquire_owned() => match p {
+                Ok(permit) => permit,
+                Err(_) => break, // closed: nothing more can be accepted
+            },
             _ = &mut signal => break,
         };
         let (stream, peer) = tokio::select! {

@@ -100,7 +100,14 @@ impl From<DomainError> for ApiError {
 
 /// A JSON response with CVAT's media type.
 pub fn cvat_json(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let bytes = serde_json::to_vec(body).expect("serializable");
+    let bytes = match serde_json::to_vec(body) {
+        Ok(bytes) => bytes,
+        // Only a map with non-string keys fails; none of our wire types has one.
+        Err(e) => {
+            tracing::error!(error = %e, "response body did not serialize");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(CVAT_JSON))],

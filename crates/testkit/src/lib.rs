@@ -6,6 +6,8 @@
 //! Feature `sdk` adds clients of the Rust SDK for a test server, feature `cli` runs of the real
 //! `cvat-users` binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup fails the test loudly
+
 mod bins;
 mod browser;
 #[cfg(feature = "cli")]

@@ -16,6 +16,12 @@ pub struct TestDb {
     _dir: tempfile::TempDir,
 }
 
+impl Default for TestDb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TestDb {
     pub fn new() -> TestDb {
         let dir = tempfile::tempdir().expect("tempdir");

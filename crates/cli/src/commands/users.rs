@@ -111,9 +111,10 @@ pub fn list(ctx: &Context, args: ListArgs) -> Outcome {
         return Ok(());
     }
     let bar = if std::io::stderr().is_terminal() {
-        let style = ProgressStyle::with_template("{bar:40} {pos}/{len} users ({elapsed})")
-            .expect("valid template");
-        ProgressBar::new(0).with_style(style)
+        match ProgressStyle::with_template("{bar:40} {pos}/{len} users ({elapsed})") {
+            Ok(style) => ProgressBar::new(0).with_style(style),
+            Err(_) => ProgressBar::new(0),
+        }
     } else {
         ProgressBar::hidden()
     };

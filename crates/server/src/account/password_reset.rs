@@ -191,7 +191,9 @@ pub async fn confirm_reset(
     if !errors.is_empty() {
         return Err(ApiError::Fields(errors));
     }
-    let [new1, new2, uid, token] = <[String; 4]>::try_from(values).expect("four fields");
+    let Ok([new1, new2, uid, token]) = <[String; 4]>::try_from(values) else {
+        return Err(ApiError::Fields(errors));
+    };
     throttle::check(state, &[], client).await?;
     let user = match reset_token::base36_to_int(&uid).and_then(|id| i64::try_from(id).ok()) {
         Some(id) => state.db.user_by_id(id).await?,

@@ -5,7 +5,7 @@
 //! password hash, `last_login` and the e-mail address, so a reset (a new hash), a login or an
 //! address change ends every link made before it.
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 
 use crate::auth::ct_eq;
@@ -21,14 +21,13 @@ pub fn int_to_base36(mut n: u64) -> String {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut out = Vec::new();
     loop {
-        out.push(DIGITS[(n % 36) as usize]);
+        out.push(char::from(DIGITS[(n % 36) as usize]));
         n /= 36;
         if n == 0 {
             break;
         }
     }
-    out.reverse();
-    String::from_utf8(out).expect("ASCII digits")
+    out.iter().rev().collect()
 }
 
 /// Django's `base36_to_int`: at most 13 characters, case-insensitive.
@@ -89,7 +88,7 @@ impl<'a> TokenState<'a> {
 /// The token for `state` at `ts` (seconds since 2001-01-01 UTC).
 pub fn make_token(secret: &str, state: &TokenState, ts: i64) -> String {
     let key = Sha256::digest(format!("{KEY_SALT}{secret}").as_bytes());
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+    let mut mac = crate::auth::hmac_sha256(&key);
     mac.update(state.hash_value(ts).as_bytes());
     let hex = hex::encode(mac.finalize().into_bytes());
     let every_other: String = hex.chars().step_by(2).collect();
@@ -152,7 +151,7 @@ mod tests {
     #[test]
     fn the_django_only_vector_holds_for_the_bare_value() {
         let key = Sha256::digest(format!("{KEY_SALT}s3cr3t").as_bytes());
-        let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+        let mut mac = crate::auth::hmac_sha256(&key);
         mac.update(
             b"42pbkdf2_sha256$1000000$abc$def=2024-01-02 03:04:05757382400alice@example.com",
         );

@@ -18,8 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use hmac::Mac;
 
 use crate::store::UserRecord;
 
@@ -52,8 +51,7 @@ pub fn cache() -> &'static BasicCache {
 }
 
 pub fn key(secret: &str, login: &str, password: &str) -> Key {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = super::hmac_sha256(secret.as_bytes());
     // The login's length first: a NUL inside a login cannot shift the boundary.
     mac.update(&(login.len() as u64).to_be_bytes());
     mac.update(login.as_bytes());

@@ -35,7 +35,16 @@ pub fn session_cookie(key: &str, max_age: i64) -> HeaderValue {
         "{SESSION_COOKIE}={key}; expires={}; HttpOnly; Max-Age={max_age}; Path=/; SameSite=Lax",
         expires(max_age)
     );
-    HeaderValue::from_str(&v).expect("alphanumeric cookie")
+    header_value(v)
+}
+
+/// Our cookie values are alphanumeric keys and a date; should one ever not be a valid header,
+/// the cookie is cleared rather than the request failing.
+fn header_value(v: String) -> HeaderValue {
+    HeaderValue::try_from(v).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a cookie is not a valid header value");
+        clear_session_cookie()
+    })
 }
 
 pub fn clear_session_cookie() -> HeaderValue {
@@ -57,7 +66,7 @@ pub fn csrf_cookie(token: &str) -> HeaderValue {
         "{CSRF_COOKIE}={token}; expires={}; Max-Age={CSRF_MAX_AGE}; Path=/; SameSite=Lax",
         expires(CSRF_MAX_AGE)
     );
-    HeaderValue::from_str(&v).expect("alphanumeric cookie")
+    header_value(v)
 }
 
 /// Middleware: every `Set-Cookie` of a response to an HTTPS request gets `Secure`.

@@ -21,6 +21,14 @@ use rand::RngCore;
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
+
+/// HMAC-SHA256 keyed with `key`, for every MAC the server computes (signed URLs, reset tokens,
+/// the Basic cache).
+pub fn hmac_sha256(key: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::Mac;
+    #[allow(clippy::expect_used)] // HMAC takes keys of any length (RFC 2104 hashes long ones)
+    <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length")
+}
 use crate::request;
 use crate::state::AppState;
 use crate::store::UserRecord;

@@ -147,6 +147,9 @@ fn common_passwords() -> &'static HashSet<String> {
     static SET: OnceLock<HashSet<String>> = OnceLock::new();
     SET.get_or_init(|| {
         let mut text = String::new();
+        // Compiled into the binary and read by the unit tests: it cannot fail at run time, and
+        // going on without the list would let common passwords through.
+        #[allow(clippy::expect_used)]
         GzDecoder::new(COMMON_PASSWORDS_GZ)
             .read_to_string(&mut text)
             .expect("embedded common-passwords.txt.gz is valid gzip/UTF-8");

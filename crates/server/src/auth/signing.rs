@@ -12,7 +12,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use flate2::read::ZlibDecoder;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use subtle::ConstantTimeEq;
@@ -120,7 +120,7 @@ fn signature(secret: &str, salt: &str, value: &str) -> String {
         .chain_update("signer")
         .chain_update(secret)
         .finalize();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts any key length");
+    let mut mac = super::hmac_sha256(&key);
     mac.update(value.as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
@@ -180,17 +180,16 @@ fn base62_encode(n: i64) -> String {
     let mut v = n.unsigned_abs();
     let mut digits = Vec::new();
     loop {
-        digits.push(BASE62[(v % 62) as usize]);
+        digits.push(char::from(BASE62[(v % 62) as usize]));
         v /= 62;
         if v == 0 {
             break;
         }
     }
     if n < 0 {
-        digits.push(b'-');
+        digits.push('-');
     }
-    digits.reverse();
-    String::from_utf8(digits).expect("ASCII")
+    digits.iter().rev().collect()
 }
 
 /// Inverse of `base62_encode`; None on bad characters or overflow.

@@ -47,12 +47,10 @@ pub async fn guard(State(state): State<SharedState>, req: Request, next: Next) -
     let credentials = carries_credentials(&parts);
     let mut response = next.run(Request::from_parts(parts, body)).await;
     let headers = response.headers_mut();
-    if https && settings.hsts_max_age > 0 {
-        let value =
-            HeaderValue::from_str(&format!("max-age={}", settings.hsts_max_age)).expect("digits");
+    if let Some(value) = settings.hsts.as_ref().filter(|_| https) {
         headers
             .entry(header::STRICT_TRANSPORT_SECURITY)
-            .or_insert(value);
+            .or_insert(value.clone());
     }
     let json = headers
         .get(header::CONTENT_TYPE)

@@ -70,23 +70,6 @@ pub fn meta_user(u: &UserRecord, origin: &str, full: bool) -> MetaUser {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn datetimes_like_drf() {
-        assert_eq!(
-            super::datetime(1_645_735_519_000_000),
-            "2022-02-24T20:45:19Z"
-        );
-        assert_eq!(
-            super::datetime(1_646_473_021_636_000),
-            "2022-03-05T09:37:01.636000Z"
-        );
-        assert_eq!(super::datetime(1_000_001), "1970-01-01T00:00:01.000001Z");
-        assert_eq!(super::datetime(-1), "1969-12-31T23:59:59.999999Z");
-    }
-}
-
 pub fn brief_user(u: &crate::store::UserBrief, origin: &str) -> BasicUser {
     BasicUser {
         url: user_url(origin, u.id),
@@ -130,5 +113,22 @@ pub fn invitation(i: &crate::store::InvitationRecord, origin: &str) -> cvat_prot
         role: i.role.as_str().into(),
         user: brief_user(&i.user, origin),
         organization: i.organization_id.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn datetimes_like_drf() {
+        assert_eq!(
+            super::datetime(1_645_735_519_000_000),
+            "2022-02-24T20:45:19Z"
+        );
+        assert_eq!(
+            super::datetime(1_646_473_021_636_000),
+            "2022-03-05T09:37:01.636000Z"
+        );
+        assert_eq!(super::datetime(1_000_001), "1970-01-01T00:00:01.000001Z");
+        assert_eq!(super::datetime(-1), "1969-12-31T23:59:59.999999Z");
     }
 }

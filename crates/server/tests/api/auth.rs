@@ -938,7 +938,7 @@ fn login_body_parsers() {
         "/api/auth/login",
         &Auth::None,
         Some("application/json; charset=utf-8"),
-        &json!({"username": ADMIN, "password": ADMIN_PASSWORD}).to_string(),
+        json!({"username": ADMIN, "password": ADMIN_PASSWORD}).to_string(),
     ))));
 
     let json_text = json!({"username": ADMIN, "password": ADMIN_PASSWORD}).to_string();

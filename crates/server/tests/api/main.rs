@@ -1,5 +1,7 @@
 //! Integration tests: one binary, each module drives the real server over HTTP.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test fails loudly on purpose
+
 mod common;
 
 mod access_tokens;

@@ -398,7 +398,7 @@ fn thirty_two_clients_no_5xx_no_lost_writes_invariants_hold() {
                         1 => json!(["worker"]),
                         _ => json!(["business"]),
                     };
-                    let body = json!({"email": format!("w{j}n{n}@example.com"), "groups": groups, "is_active": n % 2 == 0});
+                    let body = json!({"email": format!("w{j}n{n}@example.com"), "groups": groups, "is_active": n.is_multiple_of(2)});
                     count();
                     let r = as_admin(s, admins, j, |a| {
                         s.request(Method::PATCH, &format!("/api/users/{id}"), a).json(&body)

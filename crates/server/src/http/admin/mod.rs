@@ -8,6 +8,8 @@
 //! the domain operation the API handler calls (`service::users::update`,
 //! `service::orgs::change_role`, ...), so permissions, validation and the last-admin guard are
 //! the API's own; a `DomainError` becomes form errors next to the fields (`form_failure`).
+// Page handlers return `Result<_, Response>`: the error side is the finished error page.
+#![allow(clippy::result_large_err)]
 
 mod login;
 mod mail;
