@@ -6,10 +6,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use cvat_testkit::smtp::SmtpReceiver;
 
 use crate::report::{ms, render, write_between_markers};
 use crate::seed::{self, Fixture};
-use crate::server::{base64, http_get, percent_encode, Server};
+use crate::server::{base64, http_get, http_request, percent_encode, Server};
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -46,6 +47,8 @@ pub(crate) struct Row {
     pub(crate) auth: Option<String>,
     /// The target this row is held to: p99 in milliseconds.
     pub(crate) p99_target_ms: Option<f64>,
+    /// A JSON body: the row POSTs it instead of a GET.
+    pub(crate) body: Option<String>,
 }
 
 pub(crate) struct Measured {
@@ -148,6 +151,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
         path,
         auth: auth.cloned(),
         p99_target_ms: p99,
+        body: None,
     };
     vec![
         row(
@@ -207,10 +211,34 @@ fn rows(f: &Fixture) -> Vec<Row> {
             )),
             None,
         ),
+        // Each request queues a mail; the mail server takes 2 s per message, and none of it may
+        // show here (sending is the outbox worker's job).
+        Row {
+            body: Some(format!(r#"{{"email":"{}"}}"#, f.reset_email)),
+            ..row(
+                "`POST /api/auth/password/reset` (SMTP server taking 2 s a mail)",
+                "/api/auth/password/reset".into(),
+                None,
+                Some(5.0),
+            )
+        },
     ]
 }
 
 fn wrk(args: &RunArgs, lua: &Path, port: u16, row: &Row, secs: u64) -> anyhow::Result<Measured> {
+    // A POST row: the same report, with the method, body and content type set.
+    let post_lua;
+    let lua = match &row.body {
+        None => lua,
+        Some(body) => {
+            post_lua = lua.with_file_name("post.lua");
+            let script = format!(
+                "wrk.method = \"POST\"\nwrk.body = [[{body}]]\nwrk.headers[\"Content-Type\"] = \"application/json\"\n{LUA}"
+            );
+            std::fs::write(&post_lua, script)?;
+            &post_lua
+        }
+    };
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t",
@@ -258,19 +286,29 @@ fn wrk(args: &RunArgs, lua: &Path, port: u16, row: &Row, secs: u64) -> anyhow::R
 /// bypass sqlx (`cvat_server::store::sqlite_reads=debug`).
 fn count_queries(args: &RunArgs, url: &str, rows: &[Row]) -> anyhow::Result<Vec<(usize, usize)>> {
     let log = args.dir.join("queries.log");
+    let mail = slow_mail_server();
     let (server, _) = Server::start(
         args,
         url,
         &log,
         "warn,sqlx::query=debug,cvat_server::store::sqlite_reads=debug",
+        &server_args(&mail),
     )?;
     let mut counts = Vec::new();
     for row in rows {
         // The first request warms up (a connection may be opened, a cache filled).
-        http_get(server.port, &row.path, row.auth.as_deref())?;
+        let send = || {
+            http_request(
+                server.port,
+                &row.path,
+                row.auth.as_deref(),
+                row.body.as_deref(),
+            )
+        };
+        send()?;
         std::thread::sleep(Duration::from_millis(50));
         let before = std::fs::read_to_string(&log)?.len();
-        let (status, _) = http_get(server.port, &row.path, row.auth.as_deref())?;
+        let (status, _) = send()?;
         anyhow::ensure!(status == 200, "{} answered {status}", row.path);
         std::thread::sleep(Duration::from_millis(50));
         let text = std::fs::read_to_string(&log)?;
@@ -300,6 +338,30 @@ fn count_queries(args: &RunArgs, url: &str, rows: &[Row]) -> anyhow::Result<Vec<
     Ok(counts)
 }
 
+/// A real SMTP server on loopback that takes 2 s to accept each message.
+fn slow_mail_server() -> SmtpReceiver {
+    let mail = SmtpReceiver::start();
+    mail.slow_down(Duration::from_secs(2));
+    mail
+}
+
+/// Mail goes to the slow server; throttling is off, so the reset row measures the request's
+/// path rather than 429s (one client asks for the same address thousands of times).
+fn server_args(mail: &SmtpReceiver) -> Vec<String> {
+    [
+        "--smtp-url",
+        &mail.url(),
+        "--mail-from",
+        "bench@example.com",
+        "--login-failures-per-account",
+        "0",
+        "--login-failures-per-address",
+        "0",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 async fn run_engine(
     args: &RunArgs,
     engine: &'static str,
@@ -315,7 +377,8 @@ async fn run_engine(
     let log = args
         .dir
         .join(format!("server-{}.log", engine.to_lowercase()));
-    let (mut server, startup) = Server::start(args, url, &log, "warn")?;
+    let mail = slow_mail_server();
+    let (mut server, startup) = Server::start(args, url, &log, "warn", &server_args(&mail))?;
     eprintln!(
         "cvat-bench: {engine}: first 200 after {:.1} ms",
         startup.as_secs_f64() * 1e3

@@ -31,6 +31,8 @@ pub struct Fixture {
     pub basic_password: String,
     /// The slug of a mid-sized organization.
     pub org_slug: String,
+    /// `alice`'s address: the password reset row asks for a link to it.
+    pub reset_email: String,
     pub memberships: u64,
 }
 
@@ -159,6 +161,7 @@ pub async fn seed(url: &str, users: u64, orgs: u64) -> anyhow::Result<Fixture> {
         basic_login: "legacy".into(),
         basic_password: LEGACY_PASSWORD.into(),
         org_slug: String::new(),
+        reset_email: String::new(),
         memberships: 0,
     };
 
@@ -208,6 +211,9 @@ pub async fn seed(url: &str, users: u64, orgs: u64) -> anyhow::Result<Fixture> {
             let domain = ["example.com", "Example.org", "mail.example.net"][rng.below(3) as usize];
             format!("{local}@{domain}")
         };
+        if id == 2 {
+            fixture.reset_email = email.clone();
+        }
         let joined = now - five_years + rng.below(five_years as u64) as i64;
         let last_login =
             (rng.below(10) < 7).then(|| joined + rng.below((now - joined) as u64 + 1) as i64);

@@ -28,6 +28,7 @@ impl Server {
         url: &str,
         log: &Path,
         env_log: &str,
+        extra_args: &[String],
     ) -> anyhow::Result<(Server, Duration)> {
         let port = free_port()?;
         let log_file = std::fs::File::create(log)?;
@@ -35,6 +36,7 @@ impl Server {
         let child = Command::new(&args.server)
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(["--database-url", url, "--secret-key", "bench-secret-key"])
+            .args(extra_args)
             .env("CVAT_LOG", env_log)
             .stdout(Stdio::null())
             .stderr(log_file)
@@ -92,13 +94,32 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 GET (`Connection: close`): status and body length.
 pub(crate) fn http_get(port: u16, path: &str, auth: Option<&str>) -> anyhow::Result<(u16, usize)> {
+    http_request(port, path, auth, None)
+}
+
+/// A GET, or a POST of `json` when it is given (`Connection: close`): status and body length.
+pub(crate) fn http_request(
+    port: u16,
+    path: &str,
+    auth: Option<&str>,
+    json: Option<&str>,
+) -> anyhow::Result<(u16, usize)> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(600)))?;
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let method = if json.is_some() { "POST" } else { "GET" };
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     if let Some(a) = auth {
         req.push_str(&format!("Authorization: {a}\r\n"));
     }
+    if let Some(body) = json {
+        req.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
     req.push_str("\r\n");
+    req.push_str(json.unwrap_or(""));
     s.write_all(req.as_bytes())?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;

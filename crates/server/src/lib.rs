@@ -24,6 +24,9 @@ pub mod state;
 pub mod store;
 pub mod validate;
 
+#[cfg(test)]
+mod test_rng;
+
 /// The permission functions live in the domain layer; these paths stay for `auth`.
 pub use service::{org_rules, permissions};
 

@@ -1,6 +1,7 @@
 //! Python's conversions as CVAT's code applies them to request values (`int()`, `str()`,
-//! `repr()`, `str.isspace()`), so that accepted values and error messages match it. One
-//! definition each, shared by the list filters, the extractors and field validation.
+//! `repr()`, `str.isspace()`), so that accepted values and error messages match it, and
+//! Django's number encodings for tokens. One definition each, shared by the list filters, the
+//! extractors, field validation and the signed values.
 
 use serde_json::Value;
 
@@ -141,6 +142,21 @@ fn py_float(f: f64) -> String {
         format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
     };
     format!("{sign}{body}")
+}
+
+/// `n` in the base of `alphabet`'s length, most significant digit first (Django's
+/// `int_to_base36` with the lower-case digits, `baseconv.base62` with its alphabet).
+pub fn encode_base(mut n: u64, alphabet: &[u8]) -> String {
+    let base = alphabet.len() as u64;
+    let mut digits = Vec::new();
+    loop {
+        digits.push(char::from(alphabet[(n % base) as usize]));
+        n /= base;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().collect()
 }
 
 #[cfg(test)]

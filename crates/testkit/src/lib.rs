@@ -17,6 +17,8 @@ mod http;
 mod sdk;
 mod server;
 mod shapes;
+#[cfg(feature = "smtp")]
+pub mod smtp;
 
 pub use bins::{server_bin, workspace_bin, workspace_root};
 pub use browser::Browser;

@@ -17,17 +17,8 @@ const KEY_SALT: &str = "django.contrib.auth.tokens.PasswordResetTokenGenerator";
 const EPOCH_2001: i64 = 978_307_200;
 
 /// Lower-case base36, as Django's `int_to_base36`.
-pub fn int_to_base36(mut n: u64) -> String {
-    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
-    loop {
-        out.push(char::from(DIGITS[(n % 36) as usize]));
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    out.iter().rev().collect()
+pub fn int_to_base36(n: u64) -> String {
+    crate::pycompat::encode_base(n, b"0123456789abcdefghijklmnopqrstuvwxyz")
 }
 
 /// Django's `base36_to_int`: at most 13 characters, case-insensitive.

@@ -177,19 +177,12 @@ fn py_json_string(s: &str) -> String {
 
 /// Django `baseconv.base62.encode` (with its '-' sign for negatives).
 fn base62_encode(n: i64) -> String {
-    let mut v = n.unsigned_abs();
-    let mut digits = Vec::new();
-    loop {
-        digits.push(char::from(BASE62[(v % 62) as usize]));
-        v /= 62;
-        if v == 0 {
-            break;
-        }
-    }
+    let digits = crate::pycompat::encode_base(n.unsigned_abs(), BASE62);
     if n < 0 {
-        digits.push('-');
+        format!("-{digits}")
+    } else {
+        digits
     }
-    digits.iter().rev().collect()
 }
 
 /// Inverse of `base62_encode`; None on bad characters or overflow.

@@ -110,18 +110,9 @@ mod tests {
         assert!(!eval_rule(&Rule::Cmp(Id, CmpOp::Eq, text("12")), &u)); // mismatched types never match
     }
 
-    /// xorshift64* so the randomized test is deterministic without external crates.
-    struct Rng(u64);
+    use crate::test_rng::Rng;
+
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
         fn text(&mut self) -> String {
             let alphabet = [
                 'a', 'b', 'A', 'Z', 'é', '1', '\'', '"', '\\', ' ', 'ß', '\n',

@@ -71,8 +71,8 @@ pub async fn run(cmd: &MailCommand) -> anyhow::Result<String> {
                     m.id,
                     m.status,
                     m.attempts,
-                    m.kind,
-                    m.recipient,
+                    m.mail.kind,
+                    m.mail.recipient,
                     format_time(m.created),
                     when(&m),
                     m.last_error

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 
 pub use settings::{MailArgs, MailSettings};
 
-use crate::store::{NewMail, OutboxMail};
+use crate::store::NewMail;
 
 /// The mail settings of a running server and the bell that wakes its worker.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ pub fn new_mail(
 }
 
 /// The message of an outbox row: text and HTML alternatives, stable `Message-ID`.
-pub fn build_message(from: &Mailbox, mail: &OutboxMail) -> anyhow::Result<Message> {
+pub fn build_message(from: &Mailbox, mail: &NewMail) -> anyhow::Result<Message> {
     let address: Address = mail.recipient.parse()?;
     let name = Some(clean_header_text(&mail.recipient_name)).filter(|n| !n.is_empty());
     let body = MultiPart::alternative_plain_html(mail.body_text.clone(), mail.body_html.clone());
@@ -125,9 +125,8 @@ pub fn escape_html(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn row(name: &str, subject: &str) -> OutboxMail {
-        OutboxMail {
-            id: 1,
+    fn row(name: &str, subject: &str) -> NewMail {
+        NewMail {
             message_id: "abc@localhost".into(),
             kind: "test".into(),
             recipient: "eve@example.com".into(),
@@ -135,13 +134,6 @@ mod tests {
             subject: subject.into(),
             body_text: "hello".into(),
             body_html: "<p>hello</p>".into(),
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt: 0,
-            lease_until: None,
-            last_error: None,
-            created: 0,
-            sent_at: None,
         }
     }
 

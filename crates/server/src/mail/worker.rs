@@ -87,7 +87,7 @@ pub async fn run(db: Db, mailer: Mailer, transport: Transport, mut stop: watch::
 
 async fn deliver(db: &Db, mailer: &Mailer, transport: &Transport, mail: OutboxMail) {
     let settings = &mailer.settings;
-    let outcome = match build_message(&settings.from, &mail) {
+    let outcome = match build_message(&settings.from, &mail.mail) {
         Ok(message) => transport.send(mail.id, message).await,
         Err(e) => Err(super::transport::SendFailure {
             permanent: true,
@@ -96,7 +96,7 @@ async fn deliver(db: &Db, mailer: &Mailer, transport: &Transport, mail: OutboxMa
     };
     let recorded = match outcome {
         Ok(()) => {
-            tracing::info!(mail_id = mail.id, kind = %mail.kind, attempts = mail.attempts, "mail sent");
+            tracing::info!(mail_id = mail.id, kind = %mail.mail.kind, attempts = mail.attempts, "mail sent");
             db.mark_mail_sent(mail.id).await
         }
         Err(failure) => {

@@ -185,25 +185,23 @@ impl<DB: Database> Drop for Lease<'_, DB> {
 macro_rules! on_conn {
     ($db:expr, $conn:ident => $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite(d) => {
-                let mut lease = d.lease().await?;
-                let result = match lease.conn() {
-                    Ok($conn) => $body,
-                    Err(e) => Err(e.into()),
-                };
-                lease.finish(&result);
-                result
-            }
-            $crate::store::Db::Postgres(d) => {
-                let mut lease = d.lease().await?;
-                let result = match lease.conn() {
-                    Ok($conn) => $body,
-                    Err(e) => Err(e.into()),
-                };
-                lease.finish(&result);
-                result
-            }
+            $crate::store::Db::Sqlite(d) => $crate::store::held::leased!(d, $conn => $body),
+            $crate::store::Db::Postgres(d) => $crate::store::held::leased!(d, $conn => $body),
         }
     };
 }
 pub(crate) use on_conn;
+
+/// One engine's arm of `on_conn!`.
+macro_rules! leased {
+    ($d:expr, $conn:ident => $body:expr) => {{
+        let mut lease = $d.lease().await?;
+        let result = match lease.conn() {
+            Ok($conn) => $body,
+            Err(e) => Err(e.into()),
+        };
+        lease.finish(&result);
+        result
+    }};
+}
+pub(crate) use leased;

@@ -6,26 +6,17 @@
 use super::*;
 use crate::filters::{self, Field, SqlBuf};
 
-/// xorshift64*: deterministic without extra crates.
-struct Rng(u64);
+use crate::test_rng::Rng;
+
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
     /// Text from a small alphabet full of LIKE/FTS5 syntax and case-folding traps.
-    fn text(&mut self, max: usize) -> String {
+    fn word(&mut self, max: usize) -> String {
         const ALPHABET: [char; 20] = [
             'a', 'b', 'A', 'B', 'é', 'É', 'ß', 'ς', 'Σ', '%', '_', '"', '\\', '\'', '*', '-', '1',
             '(', 'ŉ', '李',
         ];
-        (0..self.below(max + 1))
-            .map(|_| ALPHABET[self.below(ALPHABET.len())])
+        (0..self.index(max + 1))
+            .map(|_| ALPHABET[self.index(ALPHABET.len())])
             .collect()
     }
 }
@@ -63,14 +54,14 @@ async fn postgres_db() -> Option<Db> {
 
 async fn insert_users(db: &Db, rng: &mut Rng, n: usize) {
     for i in 0..n {
-        let username = format!("{}{i}", rng.text(6));
-        let (first, last) = (rng.text(5), rng.text(5));
+        let username = format!("{}{i}", rng.word(6));
+        let (first, last) = (rng.word(5), rng.word(5));
         let key = users::search_key(&username, &first, &last);
         on_pool!(db, p => sqlx::query(
             "INSERT INTO users (username, username_folded, password, first_name, last_name, search_key, is_active, date_joined) \
              VALUES ($1, $2, '!', $3, $4, $5, $6, 0)")
             .bind(&username).bind(fold(&username)).bind(&first).bind(&last).bind(&key)
-            .bind(rng.below(4) > 0).execute(p).await.map(|_| ())).unwrap();
+            .bind(rng.index(4) > 0).execute(p).await.map(|_| ())).unwrap();
     }
 }
 
@@ -110,14 +101,14 @@ async fn search_is_the_scan(db: &Db) {
     for round in 0..400 {
         // Mostly pieces of real keys (so that searches find something), some random text.
         let mut raw = String::new();
-        for _ in 0..=rng.below(2) {
-            let piece = if rng.below(3) > 0 {
-                let k: Vec<char> = keys[rng.below(keys.len())].chars().collect();
-                let start = rng.below(k.len().max(1));
-                let len = 1 + rng.below(5);
+        for _ in 0..=rng.index(2) {
+            let piece = if rng.index(3) > 0 {
+                let k: Vec<char> = keys[rng.index(keys.len())].chars().collect();
+                let start = rng.index(k.len().max(1));
+                let len = 1 + rng.index(5);
                 k.iter().skip(start).take(len).collect::<String>()
             } else {
-                rng.text(4)
+                rng.word(4)
             };
             raw.push_str(&piece);
             raw.push(',');
@@ -146,8 +137,8 @@ async fn search_is_the_scan(db: &Db) {
         if round % 40 == 39 {
             let id = expected.first().copied().unwrap_or(1);
             let changes = crate::service::UserPatch {
-                username: Some(format!("{}r{round}", rng.text(4))),
-                last_name: Some(rng.text(5)),
+                username: Some(format!("{}r{round}", rng.word(4))),
+                last_name: Some(rng.word(5)),
                 ..Default::default()
             };
             db.update_user(crate::service::UserId(id), &changes)

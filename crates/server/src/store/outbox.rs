@@ -38,7 +38,7 @@ impl MailStatus {
 }
 
 /// A mail to queue: already rendered, addresses already validated.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, FromRow)]
 pub struct NewMail {
     /// What caused it (`password_reset`, ...), for operators.
     pub kind: String,
@@ -56,13 +56,8 @@ pub struct NewMail {
 #[derive(Debug, Clone, FromRow)]
 pub struct OutboxMail {
     pub id: i64,
-    pub message_id: String,
-    pub kind: String,
-    pub recipient: String,
-    pub recipient_name: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
+    #[sqlx(flatten)]
+    pub mail: NewMail,
     pub status: String,
     pub attempts: i64,
     pub next_attempt: i64,

@@ -244,13 +244,8 @@ mod tests {
         let reads = sqlite(&db);
         let turns = reads.lists.turns.available_permits();
         // All turns taken: a read waits (first come, first served) instead of failing.
-        let taken = reads
-            .lists
-            .turns
-            .clone()
-            .acquire_many_owned(turns as u32)
-            .await
-            .unwrap();
+        let take_all = || reads.lists.turns.clone().acquire_many_owned(turns as u32);
+        let taken = take_all().await.unwrap();
         let waiting = tokio::time::timeout(
             std::time::Duration::from_millis(100),
             list_count(&db, COUNT),
@@ -263,13 +258,7 @@ mod tests {
             let read = list_count(&db, "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) SELECT COUNT(*) FROM n");
             let _ = tokio::time::timeout(std::time::Duration::from_micros(50), read).await;
         }
-        let all = reads
-            .lists
-            .turns
-            .clone()
-            .acquire_many_owned(turns as u32)
-            .await
-            .unwrap();
+        let all = take_all().await.unwrap();
         assert_eq!(reads.lists.idle.lock().unwrap().len(), turns);
         drop(all);
     }

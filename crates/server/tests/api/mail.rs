@@ -2,15 +2,13 @@
 //! receiver on loopback: the mail is read as the receiver got it, and the link in it finishes
 //! the flow. Outages, a `kill -9` before the send, header injection, the operators' queue.
 
-mod smtp;
-
 use std::process::Command;
 
 use reqwest::Method;
 use serde_json::json;
 
-use self::smtp::{unused_port, SmtpReceiver};
 use crate::common::*;
+use cvat_testkit::smtp::{unused_port, SmtpReceiver};
 
 const RESET: &str = "/api/auth/password/reset";
 const CONFIRM: &str = "/api/auth/password/reset/confirm";

@@ -66,9 +66,9 @@ async fn list(State(state): State<SharedState>, parts: Parts) -> PageResult {
                         tr data-mail=(m.id) data-status=(m.status) {
                             td.num { (m.id) }
                             td { (m.status) }
-                            td { (m.kind) }
-                            td { (m.recipient) }
-                            td { (m.subject) }
+                            td { (m.mail.kind) }
+                            td { (m.mail.recipient) }
+                            td { (m.mail.subject) }
                             td.num { (m.attempts) }
                             td { (when(Some(m.created))) }
                             td { (sent_or_next(m)) }

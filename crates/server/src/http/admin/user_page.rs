@@ -14,7 +14,7 @@ use super::{console, csrf_input, errors_of, form_errors, text_field, when, Conso
 use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
 use crate::http::users::parse;
-use crate::service::{users, DomainError, SystemRole, UserAccess, UserId};
+use crate::service::{users, DomainError, DomainResult, SystemRole, UserAccess, UserId};
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 use crate::validate::FieldErrors;
@@ -144,6 +144,17 @@ async fn load_user(
     .map_err(|e| c.error(parts, e))
 }
 
+/// A GET of a user's page: the console and the user of the path.
+async fn viewed(
+    state: &AppState,
+    id: Result<PathId, ApiError>,
+    parts: &Parts,
+) -> Result<(Console, UserRecord), Response> {
+    let c = console(state, parts).await?;
+    let u = load_user(state, &c, parts, id).await?;
+    Ok((c, u))
+}
+
 /// A POST on a user's page: the console, its CSRF-checked form and the user of the path.
 async fn posted(
     state: &AppState,
@@ -151,9 +162,8 @@ async fn posted(
     parts: &Parts,
     body: RawBody,
 ) -> Result<(Console, Map<String, Value>, UserRecord), Response> {
-    let c = console(state, parts).await?;
+    let (c, u) = viewed(state, id, parts).await?;
     let form = c.form(parts, body).await?;
-    let u = load_user(state, &c, parts, id).await?;
     Ok((c, form, u))
 }
 
@@ -324,8 +334,7 @@ pub(super) async fn detail(
     id: Result<PathId, ApiError>,
     parts: Parts,
 ) -> PageResult {
-    let c = console(&state, &parts).await?;
-    let u = load_user(&state, &c, &parts, id).await?;
+    let (c, u) = viewed(&state, id, &parts).await?;
     render_user(&state, &c, &parts, &u, StatusCode::OK, PageState::default()).await
 }
 
@@ -338,10 +347,7 @@ pub(super) async fn update(
     let (c, form, u) = posted(&state, id, &parts, body).await?;
     let draft = Draft::from_form(&form);
     let body = changed_only(form_body(form), &u);
-    let result = match parse::user_patch(&state, c.req.is_staff(), &u, &body).await {
-        Ok(patch) => users::update(&state, &c.req, &u, &patch).await,
-        Err(e) => Err(e),
-    };
+    let result = patch_user(&state, &c, &u, &body).await;
     match result {
         Ok(updated) => Ok(done(updated.id, "saved")),
         Err(e) => {
@@ -352,6 +358,17 @@ pub(super) async fn update(
             failed(&state, &c, &parts, &u, e, edit).await
         }
     }
+}
+
+/// The API's PATCH of a user, with the console's requester.
+async fn patch_user(
+    state: &AppState,
+    c: &Console,
+    u: &UserRecord,
+    body: &Map<String, Value>,
+) -> DomainResult<UserRecord> {
+    let patch = parse::user_patch(state, c.req.is_staff(), u, body).await?;
+    users::update(state, &c.req, u, &patch).await
 }
 
 fn done(id: i64, what: &str) -> Response {
@@ -367,10 +384,7 @@ pub(super) async fn set_active(
     let (c, form, u) = posted(&state, id, &parts, body).await?;
     let active = form.get("is_active").cloned().unwrap_or(Value::Null);
     let body = Map::from_iter([("is_active".to_string(), active)]);
-    let result = match parse::user_patch(&state, c.req.is_staff(), &u, &body).await {
-        Ok(patch) => users::update(&state, &c.req, &u, &patch).await,
-        Err(e) => Err(e),
-    };
+    let result = patch_user(&state, &c, &u, &body).await;
     match result {
         Ok(updated) => Ok(done(
             updated.id,
@@ -458,8 +472,7 @@ pub(super) async fn delete_page(
     id: Result<PathId, ApiError>,
     parts: Parts,
 ) -> PageResult {
-    let c = console(&state, &parts).await?;
-    let u = load_user(&state, &c, &parts, id).await?;
+    let (c, u) = viewed(&state, id, &parts).await?;
     Ok(delete_confirmation(
         &c,
         &parts,

@@ -1,5 +1,6 @@
 //! A real SMTP receiver on loopback (mailin's protocol state machine on std sockets): records
-//! every accepted message, and can refuse mail (451, a temporary failure) while switched off.
+//! every accepted message, can refuse mail (451, a temporary failure) while switched off, and
+//! can take its time over each message (the bench's slow mail server).
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{IpAddr, TcpListener, TcpStream};
@@ -85,6 +86,8 @@ struct Shared {
     arrived: Condvar,
     refusing: AtomicBool,
     refused: Mutex<u32>,
+    /// How long each message takes to be accepted.
+    delay: Mutex<Duration>,
 }
 
 #[derive(Clone)]
@@ -117,6 +120,10 @@ impl Handler for Recorder {
     }
 
     fn data_end(&mut self) -> Response {
+        let delay = *self.shared.delay.lock().unwrap();
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         let received = Received {
             from: self.from.clone(),
             to: self.to.clone(),
@@ -155,6 +162,11 @@ impl SmtpReceiver {
             }
         });
         SmtpReceiver { port, shared }
+    }
+
+    /// Every later message takes `delay` before the receiver accepts it.
+    pub fn slow_down(&self, delay: Duration) {
+        *self.shared.delay.lock().unwrap() = delay;
     }
 
     pub fn url(&self) -> String {
