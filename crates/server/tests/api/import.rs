@@ -208,7 +208,17 @@ fn organizations_memberships_and_invitations_come_along() {
     ] {
         let r = srv.get(path, &admin);
         r.expect(200);
-        let got = normalized(results(&r.json()));
+        let mut page = r.json();
+        // The newest CVAT's invitation fields come on top of 2.3.0's (all accepted at import).
+        for inv in page["results"].as_array_mut().unwrap() {
+            if let Some(o) = inv.as_object_mut().filter(|_| file == "invitations.json") {
+                assert_eq!(o.remove("accepted"), Some(json!(true)));
+                assert_eq!(o.remove("expired"), Some(Value::Null));
+                let info = o.remove("organization_info").unwrap();
+                assert_eq!(info["id"], o["organization"]);
+            }
+        }
+        let got = normalized(results(&page));
         let want = normalized(results(&expected(file)));
         assert_eq!(got, want, "{path} differs from {file}");
     }

@@ -2,7 +2,7 @@
 //! receiver on loopback: the mail is read as the receiver got it, and the link in it finishes
 //! the flow. Outages, a `kill -9` before the send, header injection, the operators' queue.
 
-mod smtp;
+pub(crate) mod smtp;
 
 use std::process::Command;
 
