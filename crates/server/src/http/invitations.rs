@@ -19,11 +19,11 @@ use serde_json::{Map, Value};
 use super::extract::RawBody;
 use super::pagination::PageRequest;
 use super::{links, views};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::service::invitations::{self, expired};
 use crate::service::{DomainError, DomainResult, InviteMember, OrgId, Requester};
 use crate::state::{AppState, SharedState};
-use crate::store::{now_micros, InvitationRecord};
+use crate::store::{now_micros, InvitationRecord, INVITATION_LIST};
 use crate::validate::{self, FieldErrors};
 
 pub fn router() -> Router<SharedState> {
@@ -81,13 +81,16 @@ async fn list(
     parts: Parts,
 ) -> ApiResult<Response> {
     let scope = invitations::scope(&req);
-    let count = state.db.count_invitations(scope).await?;
+    let q = INVITATION_LIST
+        .parse(&links::query_pairs(&parts))
+        .map_err(|e| ApiError::List(vec![e.0]))?;
+    let count = state.db.count_invitations(scope, &q).await?;
     let (settings, now) = (state.settings.invitations, now_micros());
     PageRequest::resolve(&parts, count)?
         .respond(
             &parts,
             count,
-            async |offset, limit| state.db.list_invitations(scope, offset, limit).await,
+            async |offset, limit| state.db.list_invitations(scope, &q, offset, limit).await,
             |inv, o| views::invitation(inv, expired(inv, &settings, now), o),
         )
         .await

@@ -10,7 +10,7 @@ use super::users::{search_key, write_tx, FOLD_USER_COUNT};
 use super::{
     fold, is_unique_violation, now_micros, on_pool, Db, Dialect, NewMail, OrgWriteError, UserBrief,
 };
-use crate::filters::{Bind, SqlBuf};
+use crate::filters::{Bind, Kind, ListField, ListRequest, ListSpec, SqlBuf};
 use crate::service::{OrgId, OrgRole, UserId};
 
 #[derive(Debug, Clone, FromRow)]
@@ -80,6 +80,56 @@ impl From<InvitationRow> for InvitationRecord {
     }
 }
 
+/// The invitation list's vocabulary (spec §4.7; both generations).
+pub const INVITATION_LIST: ListSpec = ListSpec {
+    filters: &[
+        ListField {
+            name: "owner",
+            column: "ou.username",
+            kind: Kind::Text,
+        },
+        ListField {
+            name: "user_id",
+            column: "m.user_id",
+            kind: Kind::Int,
+        },
+        ListField {
+            name: "accepted",
+            column: "m.is_active",
+            kind: Kind::Bool,
+        },
+    ],
+    simple: &["owner", "user_id", "accepted"],
+    sort: &[
+        ListField {
+            name: "owner",
+            column: "ou.username",
+            kind: Kind::Text,
+        },
+        ListField {
+            name: "user_id",
+            column: "m.user_id",
+            kind: Kind::Int,
+        },
+        ListField {
+            name: "accepted",
+            column: "m.is_active",
+            kind: Kind::Bool,
+        },
+        ListField {
+            name: "created_date",
+            column: "i.created_date",
+            kind: Kind::Int,
+        },
+    ],
+    search: &["ou.username"],
+    user_id_column: "m.user_id",
+};
+
+const INVITATION_FROM: &str = " FROM invitations i JOIN memberships m ON m.id = i.membership_id \
+     JOIN users u ON u.id = m.user_id JOIN organizations o ON o.id = m.organization_id \
+     LEFT JOIN users ou ON ou.id = i.owner_id";
+
 const INVITATION_SELECT: &str = "SELECT i.key, i.created_date, i.owner_id, ou.username AS owner_username, \
      ou.first_name AS owner_first_name, ou.last_name AS owner_last_name, m.role, m.user_id, u.username, \
      u.first_name, u.last_name, m.organization_id, i.sent_date, m.is_active AS accepted, o.slug AS org_slug, \
@@ -122,24 +172,30 @@ impl Db {
         }
     }
 
-    pub async fn count_invitations(&self, scope: InvitationScope) -> sqlx::Result<i64> {
-        let mut sql = super::sql_start(
-            "SELECT COUNT(*) FROM invitations i JOIN memberships m ON m.id = i.membership_id",
-        );
+    pub async fn count_invitations(
+        &self,
+        scope: InvitationScope,
+        q: &ListRequest,
+    ) -> sqlx::Result<i64> {
+        let mut sql = super::sql_start("SELECT COUNT(*)");
+        sql.push(INVITATION_FROM);
         Self::invitation_where(scope, &mut sql);
+        q.push_where(&INVITATION_LIST, self.dialect(), &mut sql);
         self.count_of(&sql).await
     }
 
-    /// Newest first.
+    /// In the requested order, else newest first.
     pub async fn list_invitations(
         &self,
         scope: InvitationScope,
+        q: &ListRequest,
         offset: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<InvitationRecord>> {
         let mut sql = super::sql_start(INVITATION_SELECT);
         Self::invitation_where(scope, &mut sql);
-        sql.push(" ORDER BY i.created_date DESC, i.key");
+        q.push_where(&INVITATION_LIST, self.dialect(), &mut sql);
+        q.push_order("i.created_date DESC", "i.key", self.dialect(), &mut sql);
         self.page_of::<InvitationRow, _>(sql, offset, limit).await
     }
 

@@ -88,6 +88,10 @@ fn normalize(v: &mut Value) {
     match v {
         Value::Object(map) => {
             map.remove("last_login");
+            // The newest CVAT's `created_via`: not recorded for imported accounts.
+            if map.get("created_via") == Some(&Value::Null) {
+                map.remove("created_via");
+            }
             for (k, item) in map.iter_mut() {
                 if k == "url" {
                     if let Some(s) = item.as_str() {

@@ -409,3 +409,94 @@ fn cvat_sdk_2_3_gets_answers_it_parses_and_its_patch() {
     assert_eq!(r.json()["accepted"], true);
     s.get("/api/users?org=org1", &bob_auth).expect(200);
 }
+
+#[test]
+fn lists_search_sort_and_filter_in_both_generations() {
+    let smtp = SmtpReceiver::start();
+    let s = start(&smtp, &[]);
+    let (admin, owner) = org_world(&s);
+    let (bob, _) = s.register("bob01");
+    let (maint, maint_auth) = s.register("maint01");
+    invite(&s, &owner.1, "bob01@example.com", "worker").expect(201);
+    invite(&s, &owner.1, "maint01@example.com", "maintainer").expect(201);
+    invite(&s, &maint_auth, "pending@example.com", "worker").expect(201);
+    let count = |path: &str| {
+        let r = s.get(path, &admin);
+        r.expect(200);
+        r.json()["count"].as_i64().unwrap()
+    };
+    assert_eq!(count("/api/invitations?org=org1"), 3);
+    assert_eq!(count("/api/invitations?org=org1&accepted=false"), 1);
+    assert_eq!(count("/api/invitations?org=org1&owner=maint01"), 1);
+    assert_eq!(
+        count(&format!("/api/invitations?org=org1&user_id={bob}")),
+        1
+    );
+    assert_eq!(count("/api/invitations?org=org1&search=MAINT"), 1);
+    let f = r#"{"and":[{"==":[{"var":"owner"},"owner1"]},{"==":[{"var":"accepted"},true]}]}"#;
+    assert_eq!(
+        count(&format!(
+            "/api/invitations?org=org1&filter={}",
+            urlencode(f)
+        )),
+        2
+    );
+    let r = s.get(
+        &format!(
+            "/api/invitations?filter={}",
+            urlencode(r#"{"==":[{"var":"id"},1]}"#)
+        ),
+        &admin,
+    );
+    assert_json(&r, 400, json!(["filter: 'id' term is not supported"]));
+    let sorted = s
+        .get("/api/invitations?org=org1&sort=-owner,user_id", &admin)
+        .json();
+    let owners: Vec<&str> = sorted["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["owner"]["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners, ["owner1", "owner1", "maint01"]);
+
+    // Memberships: the newest `user` (a username) and 2.3.0's (an id) and `user_name`.
+    assert_eq!(count("/api/memberships?org=org1&role=maintainer"), 1);
+    assert_eq!(count("/api/memberships?org=org1&user=bob01"), 1);
+    let by_id = format!(r#"{{"==":[{{"var":"user"}},{maint}]}}"#);
+    assert_eq!(
+        count(&format!(
+            "/api/memberships?org=org1&filter={}",
+            urlencode(&by_id)
+        )),
+        1
+    );
+    let by_name = r#"{"in":["bob",{"var":"user_name"}]}"#;
+    assert_eq!(
+        count(&format!(
+            "/api/memberships?org=org1&filter={}",
+            urlencode(by_name)
+        )),
+        1
+    );
+    assert_eq!(count("/api/memberships?org=org1&search=work"), 2);
+    let r = s
+        .get("/api/memberships?org=org1&sort=user_name", &admin)
+        .json();
+    let names: Vec<&str> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["user"]["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bob01", "maint01", "owner1", "pending@example.com"]);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

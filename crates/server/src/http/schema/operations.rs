@@ -325,6 +325,25 @@ pub(super) fn memberships() -> Vec<Op> {
     };
     let mut list_params = org_params();
     list_params.extend(page_params());
+    list_params.extend([
+        query(
+            "search",
+            json!({"type": "string"}),
+            "A search term (username, role)",
+        ),
+        query(
+            "sort",
+            json!({"type": "string"}),
+            "user, user_name, role, id; - for descending",
+        ),
+        query(
+            "filter",
+            json!({"type": "string"}),
+            "JSON-logic over user, user_name, role, id",
+        ),
+        query("user", json!({"type": "string"}), "The member's username"),
+        query("role", json!({"type": "string"}), "The role"),
+    ]);
     vec![
         op(
             "get",
