@@ -32,12 +32,20 @@ pub struct User {
     pub last_login: Option<String>,
     #[cfg_attr(feature = "openapi", schema(format = DateTime, read_only))]
     pub date_joined: String,
+    /// How the account's credentials were first established (newest CVAT): `registration`,
+    /// `invitation`, ...; `null` when not recorded (accounts made by administrators).
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(read_only, required, schema_with = crate::openapi::created_via)
+    )]
+    pub created_via: Option<String>,
 }
 
 /// The keys of [`User`] as sent, in order; the writable ones are `USER_KEYS[2..10]`. Kept for
 /// clients that name fields (the CLI's columns, the test kit's shape checks); a proto test
 /// holds it equal to what `User` serializes to.
-pub const USER_KEYS: [&str; 12] = [
+pub const USER_KEYS: [&str; 13] = [
     "url",
     "id",
     "username",
@@ -50,6 +58,7 @@ pub const USER_KEYS: [&str; 12] = [
     "is_active",
     "last_login",
     "date_joined",
+    "created_via",
 ];
 
 /// What non-staff users see of other users.
@@ -205,7 +214,7 @@ pub struct Membership {
     pub invitation: Option<String>,
 }
 
-// `InvitationReadSerializer`.
+// `InvitationReadSerializer` (newest CVAT: plus `expired`, `accepted`, `organization_info`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = InvitationRead))]
 pub struct Invitation {
@@ -220,6 +229,50 @@ pub struct Invitation {
     pub user: BasicUser,
     #[cfg_attr(feature = "openapi", schema(read_only))]
     pub organization: i64,
+    /// `null` while no mail was sent (accepted at creation); else whether the last mail is
+    /// older than the expiry.
+    #[cfg_attr(feature = "openapi", schema(read_only, required))]
+    pub expired: Option<bool>,
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub accepted: bool,
+    pub organization_info: OrganizationInfo,
+}
+
+/// The organization an invitation is to, as the newest CVAT nests it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = BasicOrganization))]
+pub struct OrganizationInfo {
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub id: i64,
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub slug: String,
+}
+
+/// The answer to create and `PATCH` for cvat-sdk 2.3.0 only (a project decision, spec §4.2):
+/// that client parses those answers as `InvitationWrite` (`role` and `email` required, `owner`
+/// an id), so it gets the [`Invitation`] fields with `email` added and `owner` as the inviter's
+/// id. Not in the OpenAPI document, which describes the newest clients' shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationForSdk23 {
+    pub key: String,
+    pub created_date: String,
+    /// Left out when the inviter was deleted: that model's `owner` is a non-null id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<i64>,
+    pub role: String,
+    pub user: BasicUser,
+    pub organization: i64,
+    pub expired: Option<bool>,
+    pub accepted: bool,
+    pub organization_info: OrganizationInfo,
+    pub email: String,
+}
+
+// `POST /api/invitations/{key}/accept` answer (newest CVAT).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AcceptInvitationRead))]
+pub struct AcceptInvitation {
+    pub organization_slug: String,
 }
 
 // `AccessTokenRead` (newest CVAT): `value` only in the answer to a create.

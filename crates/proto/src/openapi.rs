@@ -50,8 +50,11 @@ pub fn models() -> Vec<(String, RefOr<Schema>)> {
         model::<Paginated<Membership>>(),
         model::<PatchedMembershipWriteRequest>(),
         model::<Invitation>(),
+        model::<OrganizationInfo>(),
+        model::<AcceptInvitation>(),
         model::<Paginated<Invitation>>(),
         model::<InvitationWriteRequest>(),
+        patched::<InvitationWriteRequest>(),
     ]
 }
 
@@ -125,6 +128,22 @@ pub fn role() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(["worker", "supervisor", "maintainer", "owner"]))
+        .build()
+}
+
+/// `User.created_via`: one of the newest CVAT's five values, or null.
+pub fn created_via() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some([
+            Some("registration"),
+            Some("social"),
+            Some("sso"),
+            Some("ldap"),
+            Some("invitation"),
+            None,
+        ]))
+        .read_only(true)
         .build()
 }
 

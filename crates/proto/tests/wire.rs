@@ -51,6 +51,7 @@ fn the_user_key_list_is_what_a_user_serializes_to() {
         is_active: true,
         last_login: None,
         date_joined: String::new(),
+        created_via: None,
     };
     let sent = json!(user);
     let keys: Vec<&str> = sent
@@ -123,6 +124,7 @@ mod models {
                 is_active: true,
                 last_login: None,
                 date_joined: "2026-01-01T00:00:00Z".into(),
+                created_via: Some("registration".into()),
             }),
         );
         assert_matches(
@@ -148,6 +150,12 @@ mod models {
                 role: "worker".into(),
                 user: basic_user(),
                 organization: 1,
+                expired: None,
+                accepted: true,
+                organization_info: OrganizationInfo {
+                    id: 1,
+                    slug: "org".into(),
+                },
             }),
         );
         assert_matches(

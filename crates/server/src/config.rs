@@ -152,6 +152,9 @@ pub struct ServeArgs {
     /// Outgoing mail and password reset (`crate::mail::settings`).
     #[command(flatten)]
     pub mail: crate::mail::MailArgs,
+    /// Invitation confirm and expiry (`crate::service::invitations::settings`).
+    #[command(flatten)]
+    pub invitations: crate::service::invitations::InvitationArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -169,6 +172,7 @@ pub struct Settings {
     pub allowed_hosts: AllowedHosts,
     /// The `Strict-Transport-Security` value for HTTPS answers (none when max-age is 0).
     pub hsts: Option<axum::http::HeaderValue>,
+    pub invitations: crate::service::invitations::InvitationSettings,
 }
 
 impl From<&ServeArgs> for Settings {
@@ -187,6 +191,7 @@ impl From<&ServeArgs> for Settings {
             hsts: (a.hsts_max_age > 0)
                 .then(|| format!("max-age={}", a.hsts_max_age))
                 .and_then(|v| axum::http::HeaderValue::from_str(&v).ok()),
+            invitations: a.invitations.settings(),
         }
     }
 }
@@ -398,6 +403,7 @@ impl ServeArgs {
             self.registration_disabled.to_string(),
         );
         self.mail.to_toml(&mut out);
+        self.invitations.to_toml(&mut out);
         out
     }
 }

@@ -26,6 +26,9 @@ pub enum ApiError {
     /// 400 with a top-level JSON array, e.g. `["filter: Json syntax should be used"]`.
     #[error("{0:?}")]
     List(Vec<String>),
+    /// 400 with a bare JSON string body, e.g. `"Your invitation is already accepted."`.
+    #[error("{0}")]
+    Text(String),
     /// 429 with `Retry-After`.
     #[error("{detail}")]
     Throttled { detail: String, retry_after: u64 },
@@ -86,6 +89,8 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict(msg) => ApiError::conflict(msg),
             DomainError::Invalid(fields) => ApiError::Fields(fields),
             DomainError::Refused(msg) => ApiError::List(vec![msg]),
+            DomainError::Missing(msg) => ApiError::detail(StatusCode::NOT_FOUND, msg),
+            DomainError::RefusedText(msg) => ApiError::Text(msg.into()),
             DomainError::Throttled {
                 detail,
                 retry_after,
@@ -133,6 +138,7 @@ impl IntoResponse for ApiError {
                 cvat_json(StatusCode::BAD_REQUEST, &Value::Object(map))
             }
             ApiError::List(msgs) => cvat_json(StatusCode::BAD_REQUEST, &msgs),
+            ApiError::Text(msg) => cvat_json(StatusCode::BAD_REQUEST, &msg),
             ApiError::Throttled { detail, retry_after } => {
                 let mut r = cvat_json(StatusCode::TOO_MANY_REQUESTS, &json!({ "detail": detail }));
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

@@ -118,7 +118,7 @@ async fn throttle_requests(state: &AppState, email: &str, client: &str) -> ApiRe
 }
 
 /// The link's host (and port): CVAT's `site_name` when `UI_HOST` is set.
-fn site_name(base: &str) -> &str {
+pub(crate) fn site_name(base: &str) -> &str {
     let rest = base.split_once("://").map_or(base, |(_, r)| r);
     rest.split('/').next().unwrap_or(rest)
 }

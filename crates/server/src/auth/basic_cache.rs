@@ -153,6 +153,7 @@ mod tests {
             last_login: None,
             date_joined: 0,
             groups: vec![],
+            created_via: None,
         }
     }
 

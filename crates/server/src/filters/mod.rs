@@ -9,10 +9,12 @@
 
 mod compile;
 mod eval;
+mod lists;
 mod parse;
 
 pub use compile::*;
 pub use eval::*;
+pub use lists::*;
 pub use parse::*;
 
 /// Columns of `users` that list queries may filter/sort on.

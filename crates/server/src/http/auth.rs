@@ -19,6 +19,7 @@ use super::{links, views};
 use crate::auth::{self, cookies, password_rules, signing, AuthMethod, Identity};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::permissions::Requester;
+use crate::service::UserId;
 use crate::state::{AppState, SharedState};
 use crate::store::{now_micros, KeptCredential, NewUser, UserRecord, WriteError};
 use crate::validate::{self, FieldErrors};
@@ -149,16 +150,20 @@ pub(crate) async fn new_username(
     })
 }
 
-/// The e-mail address of a new account: valid or blank, unique case-insensitively.
+/// The e-mail address of a new account: valid or blank, unique case-insensitively (for a
+/// registration, an invitation's placeholder account does not count: it is taken over).
 pub(crate) async fn new_email(
     state: &AppState,
     v: &Value,
+    registration: bool,
 ) -> ApiResult<Result<String, Vec<String>>> {
     Ok(match validate::email_field(v) {
         Err(m) => Err(m),
-        Ok(e) if !e.is_empty() && state.db.email_taken_folded(&e).await? => Err(vec![
-            "A user is already registered with this e-mail address.".into(),
-        ]),
+        Ok(e) if !e.is_empty() && state.db.email_taken_folded(&e, registration).await? => {
+            Err(vec![
+                "A user is already registered with this e-mail address.".into(),
+            ])
+        }
         Ok(e) => Ok(e),
     })
 }
@@ -195,7 +200,7 @@ async fn register(
     };
     let email = match body.get("email") {
         None => Some(String::new()),
-        Some(v) => new_email(&state, v)
+        Some(v) => new_email(&state, v, true)
             .await?
             .map_err(|m| note("email", m))
             .ok(),
@@ -275,8 +280,18 @@ async fn register(
         groups: vec!["user".into()],
         logged_in: true,
         is_active: true,
+        created_via: Some("registration"),
     };
-    let user = state.db.create_user(&new).await.map_err(|e| match e {
+    // An invitation's placeholder with this address becomes the account (spec §3.2).
+    let placeholder = match new.email.is_empty() {
+        true => None,
+        false => state.db.placeholder_with_email(&new.email).await?,
+    };
+    let created = match placeholder {
+        Some(id) => state.db.claim_placeholder(UserId(id), &new).await,
+        None => state.db.create_user(&new).await,
+    };
+    let user = created.map_err(|e| match e {
         WriteError::UsernameTaken => {
             ApiError::field("username", "A user with that username already exists.")
         }

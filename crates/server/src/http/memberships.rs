@@ -10,10 +10,11 @@ use serde_json::{Map, Value};
 
 use super::extract::{PathId, RawBody};
 use super::pagination::PageRequest;
-use super::views;
-use crate::error::ApiResult;
+use super::{links, views};
+use crate::error::{ApiError, ApiResult};
 use crate::service::{orgs, DomainError, DomainResult, MembershipAccess, OrgRole, Requester};
 use crate::state::SharedState;
+use crate::store::MEMBERSHIP_LIST;
 use crate::validate;
 
 pub fn router() -> Router<SharedState> {
@@ -37,12 +38,15 @@ async fn list(
     parts: Parts,
 ) -> ApiResult<Response> {
     let scope = orgs::membership_scope(&req);
-    let count = state.db.count_memberships(scope).await?;
+    let q = MEMBERSHIP_LIST
+        .parse(&links::query_pairs(&parts))
+        .map_err(|e| ApiError::List(vec![e.0]))?;
+    let count = state.db.count_memberships(scope, &q).await?;
     PageRequest::resolve(&parts, count)?
         .respond(
             &parts,
             count,
-            async |offset, limit| state.db.list_memberships(scope, offset, limit).await,
+            async |offset, limit| state.db.list_memberships(scope, &q, offset, limit).await,
             views::membership,
         )
         .await

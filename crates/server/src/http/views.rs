@@ -55,6 +55,7 @@ pub fn full_user(u: &UserRecord, origin: &str) -> User {
         is_active: u.is_active,
         last_login: u.last_login.map(datetime),
         date_joined: datetime(u.date_joined),
+        created_via: u.created_via.clone(),
     }
 }
 
@@ -105,7 +106,12 @@ pub fn membership(m: &crate::store::MembershipRecord, origin: &str) -> cvat_prot
     }
 }
 
-pub fn invitation(i: &crate::store::InvitationRecord, origin: &str) -> cvat_proto::Invitation {
+/// `InvitationRead`; `expired` is computed by the service from the settings.
+pub fn invitation(
+    i: &crate::store::InvitationRecord,
+    expired: Option<bool>,
+    origin: &str,
+) -> cvat_proto::Invitation {
     cvat_proto::Invitation {
         key: i.key.clone(),
         created_date: datetime(i.created_date),
@@ -113,6 +119,33 @@ pub fn invitation(i: &crate::store::InvitationRecord, origin: &str) -> cvat_prot
         role: i.role.as_str().into(),
         user: brief_user(&i.user, origin),
         organization: i.organization_id.0,
+        expired,
+        accepted: i.accepted,
+        organization_info: cvat_proto::OrganizationInfo {
+            id: i.organization_id.0,
+            slug: i.org_slug.clone(),
+        },
+    }
+}
+
+/// The create/`PATCH` answer cvat-sdk 2.3.0 parses (see `cvat_proto::InvitationForSdk23`).
+pub fn invitation_for_sdk23(
+    i: &crate::store::InvitationRecord,
+    expired: Option<bool>,
+    origin: &str,
+) -> cvat_proto::InvitationForSdk23 {
+    let v = invitation(i, expired, origin);
+    cvat_proto::InvitationForSdk23 {
+        key: v.key,
+        created_date: v.created_date,
+        owner: v.owner.map(|o| o.id),
+        role: v.role,
+        user: v.user,
+        organization: v.organization,
+        expired: v.expired,
+        accepted: v.accepted,
+        organization_info: v.organization_info,
+        email: i.user_email.clone(),
     }
 }
 

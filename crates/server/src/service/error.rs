@@ -23,6 +23,12 @@ pub enum DomainError {
     /// (CVAT raises these as a bare `ValidationError`, answered as a list of messages).
     #[error("{0}")]
     Refused(String),
+    /// As `NotFound`, with the message a view states (`No Invitation matches the given query.`).
+    #[error("{0}")]
+    Missing(&'static str),
+    /// A refusal a view answers as a bare JSON string (the newest CVAT's invitation actions).
+    #[error("{0}")]
+    RefusedText(&'static str),
     /// Too many attempts; retry after that many seconds.
     #[error("{detail}")]
     Throttled { detail: String, retry_after: u64 },
@@ -85,6 +91,10 @@ impl From<OrgWriteError> for DomainError {
         match e {
             OrgWriteError::SlugTaken => DomainError::field("slug", SLUG_TAKEN),
             OrgWriteError::AlreadyMember => DomainError::Refused(ALREADY_MEMBER.into()),
+            OrgWriteError::UsernameTaken => DomainError::field(
+                "email",
+                "A user whose username is this address exists: invite that user's own address.",
+            ),
             OrgWriteError::Gone => DomainError::NotFound,
             OrgWriteError::Db(e) => e.into(),
         }

@@ -8,6 +8,7 @@
 //! one place, the console to form errors).
 
 mod error;
+pub mod invitations;
 pub mod org_rules;
 pub mod orgs;
 pub mod permissions;
@@ -15,7 +16,8 @@ mod types;
 pub mod users;
 
 pub use error::{DomainError, DomainResult, ALREADY_MEMBER, SLUG_TAKEN, USERNAME_TAKEN};
-pub use orgs::{InviteMember, MembershipAccess};
+pub use invitations::InviteMember;
+pub use orgs::MembershipAccess;
 pub use permissions::{OrgContext, Requester};
 pub use types::{OrgId, OrgRole, SystemRole, UserId};
 pub use users::{CreateUser, SetPassword, UserAccess, UserPatch};

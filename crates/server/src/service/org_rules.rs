@@ -3,7 +3,7 @@
 
 use super::permissions::{privilege, OrgContext, Requester};
 use super::{OrgId, OrgRole, SystemRole};
-use crate::store::MembershipRecord;
+use crate::store::{InvitationRecord, MembershipRecord};
 
 impl Requester {
     fn privilege(&self) -> Option<SystemRole> {
@@ -89,5 +89,31 @@ impl Requester {
     /// Owners and maintainers (privilege user or higher) see all of the organization's invitations.
     pub fn is_org_staff_in(&self, org: OrgId) -> bool {
         self.at_least_user() && self.role_in(org) >= Some(OrgRole::Maintainer)
+    }
+
+    /// Newest CVAT's invitation detail rule: the inviter, the invitee, or the organization's
+    /// owner or maintainer (privilege user or higher). `self` is in the invitation's org.
+    pub fn can_view_invitation(&self, inv: &InvitationRecord) -> bool {
+        self.is_admin()
+            || inv.user.id == self.id()
+            || self.is_inviter(inv)
+            || self.is_org_staff_in(inv.organization_id)
+    }
+
+    /// Resend and delete: the inviter (any privilege, even after leaving the organization), or
+    /// the organization's owner or maintainer (privilege user or higher).
+    pub fn can_manage_invitation(&self, inv: &InvitationRecord) -> bool {
+        self.is_admin()
+            || (self.privilege().is_some() && self.is_inviter(inv))
+            || self.is_org_staff_in(inv.organization_id)
+    }
+
+    /// Accept and decline: the invitee only.
+    pub fn can_answer_invitation(&self, inv: &InvitationRecord) -> bool {
+        self.is_admin() || inv.user.id == self.id()
+    }
+
+    fn is_inviter(&self, inv: &InvitationRecord) -> bool {
+        inv.owner.as_ref().is_some_and(|o| o.id == self.id())
     }
 }

@@ -1,14 +1,9 @@
-//! Organizations, memberships and invitations (spec §11): lookups with CVAT's visibility rules,
-//! and writes for the requesters `org_rules` allows.
+//! Organizations and memberships (spec §11): lookups with CVAT's visibility rules, and writes
+//! for the requesters `org_rules` allows. Invitations are in `invitations`.
 
-use rand::distributions::{Alphanumeric, DistString};
-
-use super::{DomainError, DomainResult, OrgContext, OrgId, OrgRole, Requester, UserId};
+use super::{DomainError, DomainResult, OrgContext, OrgId, OrgRole, Requester};
 use crate::filters;
-use crate::store::{
-    Db, InvitationRecord, InvitationScope, MembershipRecord, MembershipScope, OrgChanges,
-    OrgRecord, OrgWriteError,
-};
+use crate::store::{Db, MembershipRecord, MembershipScope, OrgChanges, OrgRecord};
 
 /// The requester as if it had selected `org` (its active role there, if any).
 pub async fn in_org(db: &Db, req: &Requester, org: OrgId) -> DomainResult<Requester> {
@@ -160,93 +155,4 @@ pub async fn remove_membership(db: &Db, req: &Requester, m: &MembershipRecord) -
     db.delete_membership(m.id).await?;
     tracing::info!(membership_id = m.id, by = req.id(), "membership deleted");
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Invitations
-
-pub fn invitation_scope(req: &Requester) -> InvitationScope {
-    match (req.selected_org(), req.is_admin()) {
-        (Some(org), true) => InvitationScope::Org(org),
-        (Some(org), false) if req.is_org_staff_in(org) => InvitationScope::Org(org),
-        (Some(org), false) => InvitationScope::Involving {
-            user: req.user_id(),
-            org: Some(org),
-        },
-        (None, true) => InvitationScope::All,
-        (None, false) => InvitationScope::Involving {
-            user: req.user_id(),
-            org: None,
-        },
-    }
-}
-
-/// Invitation `key`, for admins, the two users involved and the organization's staff.
-pub async fn find_invitation(
-    db: &Db,
-    req: &Requester,
-    key: &str,
-) -> DomainResult<InvitationRecord> {
-    let inv = db.invitation(key).await?.ok_or(DomainError::NotFound)?;
-    if req
-        .selected_org()
-        .is_some_and(|org| org != inv.organization_id)
-    {
-        return Err(DomainError::NotFound);
-    }
-    let involved = inv.user.id == req.id() || inv.owner.as_ref().is_some_and(|o| o.id == req.id());
-    if !(req.is_admin() || involved || req.is_org_staff_in(inv.organization_id)) {
-        return Err(DomainError::Forbidden);
-    }
-    Ok(inv)
-}
-
-/// The organization an invitation goes to: the selected one (none selected: forbidden).
-pub fn inviting_org(req: &Requester) -> DomainResult<OrgId> {
-    req.selected_org().ok_or(DomainError::Forbidden)
-}
-
-/// An invitation of the user with `email` (who must have an account) as `role`.
-#[derive(Debug, Clone)]
-pub struct InviteMember {
-    pub org: OrgId,
-    pub role: OrgRole,
-    pub email: String,
-}
-
-pub const NO_SUCH_EMAIL: &str = "No user with this e-mail address exists.";
-
-/// Creates the invitation, accepted at once (CVAT's default).
-pub async fn invite(
-    db: &Db,
-    req: &Requester,
-    cmd: &InviteMember,
-) -> DomainResult<InvitationRecord> {
-    if inviting_org(req)? != cmd.org || !req.can_invite(cmd.org, cmd.role) {
-        return Err(DomainError::Forbidden);
-    }
-    let invitees = db.users_by_email(&cmd.email).await?;
-    let [invitee] = invitees.as_slice() else {
-        let msg = if invitees.is_empty() {
-            NO_SUCH_EMAIL
-        } else {
-            "Several users have this e-mail address; invite is ambiguous."
-        };
-        return Err(DomainError::field("email", msg));
-    };
-    let key = Alphanumeric.sample_string(&mut rand::thread_rng(), 64);
-    db.create_invitation(&key, req.user_id(), cmd.org, UserId(invitee.id), cmd.role)
-        .await
-        .map_err(|e| match e {
-            // The invitee was deleted meanwhile: as if it had not been found.
-            OrgWriteError::Gone => DomainError::field("email", NO_SUCH_EMAIL),
-            other => other.into(),
-        })?;
-    tracing::info!(
-        org_id = %cmd.org,
-        invitee = invitee.id,
-        by = req.id(),
-        "invitation created and accepted"
-    );
-    db.invitation(&key).await?.ok_or(DomainError::NotFound)
 }

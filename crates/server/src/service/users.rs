@@ -145,6 +145,7 @@ fn new_user(cmd: &CreateUser, password_hash: String) -> NewUser {
         groups: groups_of(cmd),
         logged_in: false,
         is_active: cmd.is_active,
+        created_via: None,
     }
 }
 

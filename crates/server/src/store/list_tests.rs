@@ -233,6 +233,7 @@ async fn the_user_count_is_count_star(db: &Db) {
         groups: vec!["user".into()],
         logged_in: false,
         is_active: true,
+        created_via: None,
     };
     let mut rng = Rng(7);
     insert_users(db, &mut rng, 40).await;

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use super::{on_conn, on_pool, Db, UserBrief};
-use crate::filters::{Bind, SqlBuf};
+use crate::filters::{Bind, Kind, ListField, ListRequest, ListSpec, SqlBuf};
 use crate::service::{OrgId, OrgRole, UserId};
 
 #[derive(Debug, Clone, FromRow)]
@@ -54,6 +54,58 @@ const MEMBERSHIP_SELECT: &str = "SELECT m.id, m.user_id, u.username, u.first_nam
      m.is_active, m.joined_date, m.role, i.key AS invitation \
      FROM memberships m JOIN users u ON u.id = m.user_id LEFT JOIN invitations i ON i.membership_id = m.id";
 
+/// The membership list's vocabulary (spec §4.7): 2.3.0's `user_name` and `user` (an id), the
+/// newest's `user` (a username): `user` compares the id when given a number.
+pub const MEMBERSHIP_LIST: ListSpec = ListSpec {
+    filters: &[
+        ListField {
+            name: "user",
+            column: "u.username",
+            kind: Kind::UserRef,
+        },
+        ListField {
+            name: "user_name",
+            column: "u.username",
+            kind: Kind::Text,
+        },
+        ListField {
+            name: "role",
+            column: "m.role",
+            kind: Kind::Text,
+        },
+        ListField {
+            name: "id",
+            column: "m.id",
+            kind: Kind::Int,
+        },
+    ],
+    simple: &["user", "role"],
+    sort: &[
+        ListField {
+            name: "user",
+            column: "u.username",
+            kind: Kind::Text,
+        },
+        ListField {
+            name: "user_name",
+            column: "u.username",
+            kind: Kind::Text,
+        },
+        ListField {
+            name: "role",
+            column: "m.role",
+            kind: Kind::Text,
+        },
+        ListField {
+            name: "id",
+            column: "m.id",
+            kind: Kind::Int,
+        },
+    ],
+    search: &["u.username", "m.role"],
+    user_id_column: "m.user_id",
+};
+
 /// Which memberships a list shows.
 #[derive(Debug, Clone, Copy)]
 pub enum MembershipScope {
@@ -97,22 +149,30 @@ impl Db {
         }
     }
 
-    pub async fn count_memberships(&self, scope: MembershipScope) -> sqlx::Result<i64> {
-        let mut sql = super::sql_start("SELECT COUNT(*) FROM memberships m");
+    pub async fn count_memberships(
+        &self,
+        scope: MembershipScope,
+        q: &ListRequest,
+    ) -> sqlx::Result<i64> {
+        let mut sql =
+            super::sql_start("SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id");
         Self::membership_where(scope, &mut sql);
+        q.push_where(&MEMBERSHIP_LIST, self.dialect(), &mut sql);
         self.count_of(&sql).await
     }
 
-    /// Newest first.
+    /// In the requested order, else newest first.
     pub async fn list_memberships(
         &self,
         scope: MembershipScope,
+        q: &ListRequest,
         offset: i64,
         limit: i64,
     ) -> sqlx::Result<Vec<MembershipRecord>> {
         let mut sql = super::sql_start(MEMBERSHIP_SELECT);
         Self::membership_where(scope, &mut sql);
-        sql.push(" ORDER BY m.id DESC");
+        q.push_where(&MEMBERSHIP_LIST, self.dialect(), &mut sql);
+        q.push_order("m.id DESC", "m.id", self.dialect(), &mut sql);
         self.page_of::<MembershipRow, _>(sql, offset, limit).await
     }
 

@@ -116,6 +116,9 @@ pub enum OrgWriteError {
     SlugTaken,
     #[error("already a member")]
     AlreadyMember,
+    /// A placeholder account's name (the address) is another user's username.
+    #[error("username taken")]
+    UsernameTaken,
     /// The invitee or the organization was deleted meanwhile.
     #[error("gone")]
     Gone,

@@ -153,6 +153,7 @@ impl Fixture {
                     groups: vec![],
                     is_active: p.active,
                     logged_in: false,
+                    created_via: None,
                 };
                 out.push(self.store.create_user(&new).await.unwrap());
             }

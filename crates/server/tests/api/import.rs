@@ -88,6 +88,10 @@ fn normalize(v: &mut Value) {
     match v {
         Value::Object(map) => {
             map.remove("last_login");
+            // The newest CVAT's `created_via`: not recorded for imported accounts.
+            if map.get("created_via") == Some(&Value::Null) {
+                map.remove("created_via");
+            }
             for (k, item) in map.iter_mut() {
                 if k == "url" {
                     if let Some(s) = item.as_str() {
@@ -208,7 +212,24 @@ fn organizations_memberships_and_invitations_come_along() {
     ] {
         let r = srv.get(path, &admin);
         r.expect(200);
-        let got = normalized(results(&r.json()));
+        let mut page = r.json();
+        // The newest CVAT's invitation fields come on top of 2.3.0's (all accepted at import).
+        let invitations = page
+            .get_mut("results")
+            .filter(|_| file == "invitations.json");
+        for inv in invitations
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(o) = inv.as_object_mut() {
+                assert_eq!(o.remove("accepted"), Some(json!(true)));
+                assert_eq!(o.remove("expired"), Some(Value::Null));
+                let info = o.remove("organization_info").unwrap();
+                assert_eq!(info["id"], o["organization"]);
+            }
+        }
+        let got = normalized(results(&page));
         let want = normalized(results(&expected(file)));
         assert_eq!(got, want, "{path} differs from {file}");
     }

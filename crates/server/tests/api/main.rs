@@ -12,6 +12,7 @@ mod filter_props;
 mod hardening_auth;
 mod hardening_http;
 mod import;
+mod invitations;
 mod list_streaming;
 mod mail;
 mod ops;

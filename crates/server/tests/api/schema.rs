@@ -325,7 +325,7 @@ fn every_route_is_documented_and_every_documented_route_exists() {
         "/api/auth/access_tokens/1/value",
         "/api/auth/rules",
         "/api/organizations/1/members",
-        "/api/invitations/key/accept",
+        "/api/invitations/key/accept/now",
         "/api/server/plugins",
         "/api/schema",
         "/api/docs",

@@ -132,6 +132,7 @@ impl Console {
         match e {
             DomainError::Invalid(fields) => Ok((StatusCode::BAD_REQUEST, fields)),
             DomainError::Refused(msg) => form_level(StatusCode::BAD_REQUEST, msg),
+            DomainError::RefusedText(msg) => form_level(StatusCode::BAD_REQUEST, msg.into()),
             DomainError::Conflict(msg) => form_level(StatusCode::CONFLICT, msg),
             DomainError::Forbidden => form_level(StatusCode::FORBIDDEN, NO_PERMISSION.into()),
             DomainError::Throttled { detail, .. } => {
@@ -237,6 +238,7 @@ fn describe(e: ApiError) -> (StatusCode, String) {
                 .join("; "),
         ),
         ApiError::List(msgs) => (StatusCode::BAD_REQUEST, msgs.join(" ")),
+        ApiError::Text(msg) => (StatusCode::BAD_REQUEST, msg),
         ApiError::Throttled { detail, .. } => (StatusCode::TOO_MANY_REQUESTS, detail),
         ApiError::NoRoute => (StatusCode::NOT_FOUND, "Not found.".into()),
         ApiError::Internal(e) => {

@@ -97,7 +97,7 @@ async fn render_org(
     let scope = orgs::membership_scope(&in_org);
     let count = state
         .db
-        .count_memberships(scope)
+        .count_memberships(scope, &Default::default())
         .await
         .map_err(|e| fail(e.into()))?;
     let pages = ((count + MEMBERS_PER_PAGE - 1) / MEMBERS_PER_PAGE).max(1);
@@ -107,7 +107,12 @@ async fn render_org(
         .clamp(1, pages);
     let members = state
         .db
-        .list_memberships(scope, (page - 1) * MEMBERS_PER_PAGE, MEMBERS_PER_PAGE)
+        .list_memberships(
+            scope,
+            &Default::default(),
+            (page - 1) * MEMBERS_PER_PAGE,
+            MEMBERS_PER_PAGE,
+        )
         .await
         .map_err(|e| fail(e.into()))?;
     let flash = match query(parts, "done").as_deref() {

@@ -45,7 +45,7 @@ pub(super) fn build() -> Value {
             {"name": "users", "description": "User accounts"},
             {"name": "organizations", "description": "Organizations"},
             {"name": "memberships", "description": "Organization memberships"},
-            {"name": "invitations", "description": "Invitations to organizations (accepted on creation)"},
+            {"name": "invitations", "description": "Invitations to organizations: accepted at once or by the invitee, declined, resent"},
             {"name": "server", "description": "Server information and health"},
             {"name": "schema", "description": "This document"}
         ]

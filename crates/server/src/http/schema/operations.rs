@@ -325,6 +325,25 @@ pub(super) fn memberships() -> Vec<Op> {
     };
     let mut list_params = org_params();
     list_params.extend(page_params());
+    list_params.extend([
+        query(
+            "search",
+            json!({"type": "string"}),
+            "A search term (username, role)",
+        ),
+        query(
+            "sort",
+            json!({"type": "string"}),
+            "user, user_name, role, id; - for descending",
+        ),
+        query(
+            "filter",
+            json!({"type": "string"}),
+            "JSON-logic over user, user_name, role, id",
+        ),
+        query("user", json!({"type": "string"}), "The member's username"),
+        query("role", json!({"type": "string"}), "The role"),
+    ]);
     vec![
         op(
             "get",
@@ -353,6 +372,19 @@ pub(super) fn memberships() -> Vec<Op> {
 pub(super) fn invitations() -> Vec<Op> {
     let mut list_params = org_params();
     list_params.extend(page_params());
+    list_params.extend(invitation_list_params());
+    let key = || {
+        json!({
+            "name": "key", "in": "path", "required": true, "schema": {"type": "string"},
+            "description": "A unique value identifying this invitation."
+        })
+    };
+    let action = |verb: &'static str, id: &'static str, summary: &'static str| {
+        op("post", verb, id, summary)
+            .params([key()])
+            .errors(AUTHENTICATED)
+            .errors(DETAIL)
+    };
     vec![
         op(
             "get",
@@ -368,7 +400,7 @@ pub(super) fn invitations() -> Vec<Op> {
             "post",
             "/api/invitations",
             "invitations_create",
-            "Invite a user to the selected organization (accepted at once)",
+            "Invite someone to the selected organization by e-mail address",
         )
         .params(org_params())
         .json_body("InvitationWriteRequest", true)
@@ -381,13 +413,81 @@ pub(super) fn invitations() -> Vec<Op> {
             "invitations_retrieve",
             "Get invitation details",
         )
-        .params([json!({
-            "name": "key", "in": "path", "required": true, "schema": {"type": "string"},
-            "description": "A unique value identifying this invitation."
-        })])
+        .params([key()])
         .ok(200, "", model("InvitationRead"))
         .errors(AUTHENTICATED)
         .errors(DETAIL),
+        op(
+            "patch",
+            "/api/invitations/{key}",
+            "invitations_partial_update",
+            "CVAT 2.3.0: resend an invitation, or accept it with ?accepted",
+        )
+        .params([
+            key(),
+            query(
+                "accepted",
+                json!({"type": "string"}),
+                "present (any value): accept the invitation",
+            ),
+        ])
+        .json_body("PatchedInvitationWriteRequest", false)
+        .ok(200, "", model("InvitationRead"))
+        .errors(AUTHENTICATED)
+        .errors(DETAIL)
+        .errors(BODY),
+        op(
+            "delete",
+            "/api/invitations/{key}",
+            "invitations_destroy",
+            "Delete an invitation (its membership stays)",
+        )
+        .params([key()])
+        .empty(204, "The invitation has been deleted")
+        .errors(AUTHENTICATED)
+        .errors(DETAIL),
+        action(
+            "/api/invitations/{key}/accept",
+            "invitations_accept",
+            "Accept an invitation (the invitee)",
+        )
+        .ok(200, "", model("AcceptInvitationRead")),
+        action(
+            "/api/invitations/{key}/decline",
+            "invitations_decline",
+            "Decline an invitation (the invitee); removes the membership",
+        )
+        .empty(204, "The invitation has been declined"),
+        action(
+            "/api/invitations/{key}/resend",
+            "invitations_resend",
+            "Send the invitation mail again (5 per hour per user)",
+        )
+        .empty(204, "The invitation mail has been queued again"),
+    ]
+}
+
+/// The newest CVAT's list parameters of invitations (spec §4.7).
+fn invitation_list_params() -> Vec<serde_json::Value> {
+    vec![
+        query(
+            "search",
+            json!({"type": "string"}),
+            "A search term (owner's username)",
+        ),
+        query(
+            "sort",
+            json!({"type": "string"}),
+            "owner, user_id, accepted, created_date; - for descending",
+        ),
+        query(
+            "filter",
+            json!({"type": "string"}),
+            "JSON-logic over owner, user_id, accepted",
+        ),
+        query("owner", json!({"type": "string"}), "The inviter's username"),
+        query("user_id", json!({"type": "integer"}), "The invitee's id"),
+        query("accepted", json!({"type": "boolean"}), "Accepted or not"),
     ]
 }
 

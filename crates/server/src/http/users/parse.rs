@@ -94,7 +94,7 @@ pub async fn create_user(state: &AppState, body: &Map<String, Value>) -> DomainR
     if let Some(v) = body.get("email") {
         note(
             "email",
-            crate::http::auth::new_email(state, v)
+            crate::http::auth::new_email(state, v, false)
                 .await
                 .map_err(internal)?
                 .map(|e| email = e),

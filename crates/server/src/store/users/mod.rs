@@ -5,7 +5,7 @@ use sqlx::FromRow;
 mod console;
 mod writes;
 
-pub(in crate::store) use writes::COUNT_ACTIVE_ADMINS;
+pub(in crate::store) use writes::{write_tx, COUNT_ACTIVE_ADMINS};
 
 pub use console::UserColumn;
 
@@ -28,6 +28,8 @@ pub struct UserRecord {
     pub date_joined: i64,
     /// Group names in group-id order (admin, business, user, worker, then others).
     pub groups: Vec<String>,
+    /// How the account came to be (`registration`, `invitation`; spec §6), if recorded.
+    pub created_via: Option<String>,
 }
 
 impl UserRecord {
@@ -37,7 +39,7 @@ impl UserRecord {
 }
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.password, u.email, u.first_name, \
-     u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined";
+     u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined, u.created_via";
 
 #[derive(FromRow)]
 pub(super) struct UserRow {
@@ -52,6 +54,7 @@ pub(super) struct UserRow {
     is_active: bool,
     last_login: Option<i64>,
     date_joined: i64,
+    created_via: Option<String>,
 }
 
 impl From<UserRow> for UserRecord {
@@ -69,6 +72,7 @@ impl From<UserRow> for UserRecord {
             last_login: r.last_login,
             date_joined: r.date_joined,
             groups: Vec::new(),
+            created_via: r.created_via,
         }
     }
 }
@@ -98,8 +102,9 @@ impl UserGroupRow {
                 is_active: r.get(8)?,
                 last_login: r.get(9)?,
                 date_joined: r.get(10)?,
+                created_via: r.get(11)?,
             },
-            group_name: r.get(11)?,
+            group_name: r.get(12)?,
         })
     }
 }
@@ -120,6 +125,11 @@ pub(super) fn collapse(rows: Vec<UserGroupRow>) -> Vec<UserRecord> {
     }
     out
 }
+
+/// An account an invitation made for an address without one (spec §4.3): it has never had a
+/// usable password (Django's `!` prefix) and registration may take it over.
+pub(crate) const PLACEHOLDER: &str =
+    "(COALESCE(u.created_via, '') = 'invitation' AND u.password LIKE '!%')";
 
 /// `FROM users u` with groups joined; callers append `WHERE ...`, then `ORDER BY u.id, g.id`.
 pub(super) const JOINED_FROM: &str = " FROM users u LEFT JOIN user_groups ug ON ug.user_id = u.id \
@@ -160,6 +170,9 @@ pub struct NewUser {
     pub groups: Vec<String>,
     pub logged_in: bool,
     pub is_active: bool,
+    /// `created_via` (spec §6): `registration` for sign-ups, `None` for accounts made by
+    /// administrators and imports.
+    pub created_via: Option<&'static str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -438,9 +451,27 @@ impl Db {
             .bind(fold(username)).fetch_one(p).await).map(|n| n > 0)
     }
 
-    pub async fn email_taken_folded(&self, email: &str) -> sqlx::Result<bool> {
-        on_pool!(self, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE email_folded = $1")
-            .bind(fold(email)).fetch_one(p).await).map(|n| n > 0)
+    /// Whether an account has `email` (case-insensitively); with `except_placeholders`,
+    /// invitation placeholders (which registration takes over) do not count.
+    pub async fn email_taken_folded(
+        &self,
+        email: &str,
+        except_placeholders: bool,
+    ) -> sqlx::Result<bool> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM users u WHERE u.email_folded = $1 AND NOT ($2 AND {PLACEHOLDER})"
+        );
+        on_pool!(self, p => sqlx::query_scalar::<_, i64>(&sql)
+            .bind(fold(email)).bind(except_placeholders).fetch_one(p).await)
+        .map(|n| n > 0)
+    }
+
+    /// The invitation placeholder account with `email` (case-insensitively), if there is one.
+    pub async fn placeholder_with_email(&self, email: &str) -> sqlx::Result<Option<i64>> {
+        let sql = format!(
+            "SELECT u.id FROM users u WHERE u.email_folded = $1 AND {PLACEHOLDER} ORDER BY u.id LIMIT 1"
+        );
+        on_pool!(self, p => sqlx::query_scalar::<_, i64>(&sql).bind(fold(email)).fetch_optional(p).await)
     }
 
     /// Group names that exist, in id order.

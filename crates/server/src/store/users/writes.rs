@@ -27,6 +27,8 @@ macro_rules! write_tx {
     };
 }
 
+pub(in crate::store) use write_tx;
+
 pub(in crate::store) const COUNT_ACTIVE_ADMINS: &str =
     "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id \
      JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active";
@@ -153,13 +155,13 @@ impl Db {
             }
             let inserted = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO users (username, username_folded, password, email, email_folded, first_name, last_name, \
-                 search_key, is_staff, is_superuser, is_active, last_login, date_joined) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12) RETURNING id")
+                 search_key, is_staff, is_superuser, is_active, last_login, date_joined, created_via) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $14) RETURNING id")
                 .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
                 .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
                 .bind(search_key(&new.username, &new.first_name, &new.last_name))
                 .bind(new.is_staff).bind(new.is_superuser).bind(new.logged_in.then_some(now)).bind(now).bind(new.is_active)
-                .fetch_one(&mut *tx).await;
+                .bind(new.created_via).fetch_one(&mut *tx).await;
             let id = match inserted {
                 Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
                 other => other?,
@@ -175,6 +177,42 @@ impl Db {
             id
         });
         self.user_by_id(id).await?.ok_or(WriteError::NotFound)
+    }
+
+    /// Registration with the address of an invitation's placeholder account (spec §3.2): that
+    /// same row (same id, memberships kept) gets the new username, password and names, as
+    /// `created_via = 'registration'`. `NotFound` when the row is no longer a placeholder
+    /// (claimed meanwhile); `UsernameTaken` on a clash with another user.
+    pub async fn claim_placeholder(
+        &self,
+        id: UserId,
+        new: &NewUser,
+    ) -> Result<UserRecord, WriteError> {
+        let now = now_micros();
+        write_tx!(self, tx => {
+            let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username_folded = $1 AND id <> $2")
+                .bind(fold(&new.username)).bind(id).fetch_one(&mut *tx).await?;
+            if taken > 0 {
+                return Err(WriteError::UsernameTaken);
+            }
+            let updated = sqlx::query(
+                "UPDATE users SET username = $1, username_folded = $2, password = $3, email = $4, email_folded = $5, \
+                 first_name = $6, last_name = $7, search_key = $8, last_login = $9, created_via = 'registration' \
+                 WHERE id = $10 AND created_via = 'invitation' AND password LIKE '!%'")
+                .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
+                .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
+                .bind(search_key(&new.username, &new.first_name, &new.last_name))
+                .bind(new.logged_in.then_some(now)).bind(id).execute(&mut *tx).await;
+            match updated {
+                Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
+                Err(e) => return Err(e.into()),
+                Ok(r) if r.rows_affected() == 0 => return Err(WriteError::NotFound),
+                Ok(_) => {}
+            }
+            tx.commit().await?;
+            Ok::<(), WriteError>(())
+        })?;
+        self.user_by_id(id.0).await?.ok_or(WriteError::NotFound)
     }
 
     pub async fn set_last_login(&self, id: i64) -> sqlx::Result<()> {
