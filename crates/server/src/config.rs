@@ -16,6 +16,8 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
 use ipnet::IpNet;
 
+pub mod mfa;
+
 /// `--config FILE` / `CVAT_CONFIG`: the optional TOML file.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigFileArg {
@@ -155,6 +157,9 @@ pub struct ServeArgs {
     /// Invitation confirm and expiry (`crate::service::invitations::settings`).
     #[command(flatten)]
     pub invitations: crate::service::invitations::InvitationArgs,
+    /// TOTP second factor (`config::mfa`).
+    #[command(flatten)]
+    pub mfa: mfa::MfaArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -404,6 +409,7 @@ impl ServeArgs {
         );
         self.mail.to_toml(&mut out);
         self.invitations.to_toml(&mut out);
+        self.mfa.to_toml(&mut out);
         out
     }
 }
