@@ -53,7 +53,7 @@ impl Db {
     /// Whether the user has a confirmed factor: one indexed point read (Basic asks on each
     /// request; on SQLite it runs on the calling thread).
     pub async fn has_mfa_totp(&self, user_id: i64) -> sqlx::Result<bool> {
-        const SQL: &str = "SELECT 1 FROM mfa_totp WHERE user_id = $1";
+        const SQL: &str = "SELECT user_id FROM mfa_totp WHERE user_id = $1";
         if let Some(rows) = self.read_point(SQL, [user_id], |r| r.get::<_, i64>(0)) {
             return Ok(!rows.is_empty());
         }

@@ -11,6 +11,7 @@ pub(super) fn build() -> Value {
         operations::users(),
         operations::auth(),
         operations::access_tokens(),
+        operations::mfa(),
         operations::server(),
         operations::organizations(),
         operations::memberships(),
