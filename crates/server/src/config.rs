@@ -16,8 +16,6 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
 use ipnet::IpNet;
 
-pub mod mfa;
-
 /// `--config FILE` / `CVAT_CONFIG`: the optional TOML file.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ConfigFileArg {
@@ -157,9 +155,8 @@ pub struct ServeArgs {
     /// Invitation confirm and expiry (`crate::service::invitations::settings`).
     #[command(flatten)]
     pub invitations: crate::service::invitations::InvitationArgs,
-    /// TOTP second factor (`config::mfa`).
     #[command(flatten)]
-    pub mfa: mfa::MfaArgs,
+    pub mfa: crate::service::mfa::settings::MfaArgs,
 }
 
 /// What the running server needs from its configuration.

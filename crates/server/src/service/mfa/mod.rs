@@ -11,6 +11,7 @@
 
 mod error;
 pub mod secrets;
+pub mod settings;
 
 pub use error::MfaError;
 

@@ -1,5 +1,5 @@
 //! The TOTP options of `serve` (flags, `CVAT_*` variables, TOML keys; flattened into
-//! `config::ServeArgs`) and their checked form, with the keys derived from the server secret.
+//! `config::ServeArgs`, like the mail and invitation options) and their checked form, with the keys derived from the server secret.
 //!
 //! Secrets are sealed under `--mfa-encryption-key` when set, else under a key derived from the
 //! server secret (HKDF-SHA256, info `cvat-mfa-totp`); recovery codes are HMAC-ed under another
@@ -12,7 +12,7 @@ use base64::Engine;
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
 
-use super::MASK;
+use crate::config::MASK;
 
 #[derive(Debug, Clone, Args)]
 pub struct MfaArgs {
