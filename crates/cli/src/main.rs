@@ -145,6 +145,18 @@ Examples:
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Your two-factor authentication (TOTP): status, enable, confirm, disable, recovery codes.
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  cvat-users mfa status
+  cvat-users mfa enable --qr totp.svg
+  cvat-users mfa confirm 123456
+  cvat-users mfa recovery-codes --otp 123456 --code 654321
+  cvat-users mfa disable --otp 123456 --recovery-code ABCDE-FGHJK"
+    )]
+    Mfa(commands::mfa::MfaCommand),
 }
 
 fn main() -> ExitCode {
@@ -183,6 +195,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Delete { id, yes } => users::delete(&ctx, id, yes),
         Command::Create(args) => admin::create(&ctx, args),
         Command::Passwd { id, password_stdin } => admin::passwd(&ctx, id, password_stdin),
+        Command::Mfa(command) => commands::mfa::run(&ctx, command),
     };
     result.map_err(|mut f| {
         if uses_saved_token && f.status == Some(401) {

@@ -4,10 +4,12 @@
 //! server's OpenAPI document is derived from the same types (`openapi::models()`).
 
 mod answers;
+mod mfa;
 mod requests;
 
 #[cfg(feature = "openapi")]
 pub mod openapi;
 
 pub use answers::*;
+pub use mfa::*;
 pub use requests::*;

@@ -55,6 +55,20 @@ pub fn models() -> Vec<(String, RefOr<Schema>)> {
         model::<Paginated<Invitation>>(),
         model::<InvitationWriteRequest>(),
         patched::<InvitationWriteRequest>(),
+        model::<MfaLoginRequest>(),
+        model::<MfaLogin>(),
+        model::<MfaRequired>(),
+        model::<CodedError>(),
+        model::<TotpStatus>(),
+        model::<RecoveryCodesStatus>(),
+        model::<MfaStatus>(),
+        model::<TotpSetupRequest>(),
+        model::<TotpSetup>(),
+        model::<TotpConfirmRequest>(),
+        model::<TotpConfirmed>(),
+        model::<MfaDisableRequest>(),
+        model::<RecoveryCodesRequest>(),
+        model::<RecoveryCodes>(),
     ]
 }
 

@@ -23,6 +23,14 @@ pub struct LoginRequest {
     pub email: Option<String>,
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub password: String,
+    /// The second factor in the same call, for users with TOTP: a current code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub code: Option<String>,
+    /// Or an unused recovery code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub recovery_code: Option<String>,
 }
 
 impl LoginRequest {
@@ -32,6 +40,8 @@ impl LoginRequest {
             username: Some(username.into()),
             email: None,
             password: password.into(),
+            code: None,
+            recovery_code: None,
         }
     }
 
@@ -41,6 +51,8 @@ impl LoginRequest {
             username: None,
             email: Some(email.into()),
             password: password.into(),
+            code: None,
+            recovery_code: None,
         }
     }
 }
@@ -51,6 +63,8 @@ impl std::fmt::Debug for LoginRequest {
             .field("username", &self.username)
             .field("email", &self.email)
             .field("password", &"***")
+            .field("code", &self.code.as_ref().map(|_| "***"))
+            .field("recovery_code", &self.recovery_code.as_ref().map(|_| "***"))
             .finish()
     }
 }

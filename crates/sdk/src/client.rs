@@ -219,6 +219,10 @@ impl ApiClient {
     }
 
     /// [`ServerApi`] on this client.
+    pub fn mfa_api(&self) -> crate::MfaApi<'_> {
+        crate::MfaApi::new(self)
+    }
+
     pub fn server_api(&self) -> ServerApi<'_> {
         ServerApi::new(self)
     }
@@ -279,7 +283,10 @@ impl ApiClient {
         let mut csrf = cookies.get("csrftoken").cloned();
         match &credentials {
             Some(Credentials::Basic { username, password }) => {
-                rb = rb.basic_auth(username, Some(password))
+                rb = rb.basic_auth(username, Some(password));
+                if let Some(otp) = &self.config.otp {
+                    rb = rb.header("X-CVAT-OTP", otp.0.as_str());
+                }
             }
             Some(Credentials::Token(key)) => rb = rb.header(AUTHORIZATION, format!("Token {key}")),
             Some(Credentials::Bearer(value)) => {

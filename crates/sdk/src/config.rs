@@ -105,6 +105,19 @@ pub struct Configuration {
     pub timeout: Duration,
     /// Sent as `User-Agent`.
     pub user_agent: String,
+    /// A current TOTP code, sent as `X-CVAT-OTP` with Basic credentials of a user with the
+    /// second factor (each code works once).
+    pub otp: Option<OtpCode>,
+}
+
+/// A TOTP code; `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtpCode(pub String);
+
+impl std::fmt::Debug for OtpCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OtpCode(***)")
+    }
 }
 
 impl Configuration {
@@ -117,6 +130,7 @@ impl Configuration {
             organization: None,
             timeout: Duration::from_secs(60),
             user_agent: format!("cvat-sdk-rust/{}", env!("CARGO_PKG_VERSION")),
+            otp: None,
         }
     }
 
@@ -135,6 +149,12 @@ impl Configuration {
     /// Sets the timeout of a whole request.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Sends `X-CVAT-OTP: code` with Basic credentials (users with TOTP).
+    pub fn with_otp(mut self, code: impl Into<String>) -> Self {
+        self.otp = Some(OtpCode(code.into()));
         self
     }
 

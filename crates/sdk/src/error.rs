@@ -85,6 +85,21 @@ impl Error {
     pub fn is_status(&self, code: u16) -> bool {
         self.status().is_some_and(|s| s.as_u16() == code)
     }
+
+    /// The machine-readable `code` of the second factor's refusals (`mfa_required`,
+    /// `mfa_code_invalid`, `mfa_token_invalid`, `mfa_locked`, ...).
+    pub fn code(&self) -> Option<&str> {
+        self.body()?.json()?.get("code")?.as_str()
+    }
+
+    /// The step-two ticket of a login's 401 `mfa_required` (for
+    /// [`MfaApi::login_mfa`](crate::MfaApi::login_mfa)).
+    pub fn mfa_ticket(&self) -> Option<String> {
+        if self.code() != Some("mfa_required") {
+            return None;
+        }
+        Some(self.body()?.json()?.get("mfa_token")?.as_str()?.to_string())
+    }
 }
 
 /// The body of an error answer: JSON when it parses as JSON, the text otherwise.

@@ -70,14 +70,16 @@ mod auth;
 mod client;
 mod config;
 mod error;
+mod mfa;
 pub mod models;
 mod server;
 mod users;
 
 pub use auth::{AuthApi, PageParams};
 pub use client::{ApiClient, CVAT_JSON};
-pub use config::{Configuration, Credentials};
+pub use config::{Configuration, Credentials, OtpCode};
 pub use error::{Error, ErrorBody, Result};
+pub use mfa::MfaApi;
 pub use models::*;
 pub use reqwest::{Method, StatusCode};
 pub use server::ServerApi;

@@ -7,3 +7,8 @@ pub use cvat_proto::{
     PasswordChangeRequest, PasswordSetRequest, PatchedMembershipWriteRequest, PatchedUserRequest,
     RegisterRequest, Registered, SigningRequest, Token, User, UserCreateRequest, USER_KEYS,
 };
+pub use cvat_proto::{
+    MfaDisableRequest, MfaLogin, MfaLoginRequest, MfaStatus, RecoveryCodes, RecoveryCodesRequest,
+    RecoveryCodesStatus, TotpConfirmRequest, TotpConfirmed, TotpSetup, TotpSetupRequest,
+    TotpStatus,
+};

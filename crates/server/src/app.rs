@@ -29,6 +29,7 @@ pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
     };
     Ok(Arc::new(AppState {
         db,
+        mfa: args.mfa.settings(&secret)?,
         secret,
         settings: Settings::from(args),
         metrics,

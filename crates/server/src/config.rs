@@ -155,6 +155,8 @@ pub struct ServeArgs {
     /// Invitation confirm and expiry (`crate::service::invitations::settings`).
     #[command(flatten)]
     pub invitations: crate::service::invitations::InvitationArgs,
+    #[command(flatten)]
+    pub mfa: crate::service::mfa::settings::MfaArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -404,6 +406,7 @@ impl ServeArgs {
         );
         self.mail.to_toml(&mut out);
         self.invitations.to_toml(&mut out);
+        self.mfa.to_toml(&mut out);
         out
     }
 }

@@ -5,6 +5,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
+use crate::service::mfa::MfaError;
 use crate::service::DomainError;
 
 pub const CVAT_JSON: &str = "application/vnd.cvat+json";
@@ -32,6 +33,15 @@ pub enum ApiError {
     /// 429 with `Retry-After`.
     #[error("{detail}")]
     Throttled { detail: String, retry_after: u64 },
+    /// `{"detail", "code", ...}` of the second factor's refusals (spec §4.1): 401s carry
+    /// `WWW-Authenticate: Token`, 429s `Retry-After`, all `Cache-Control: no-store`.
+    #[error("{code}")]
+    Coded {
+        status: StatusCode,
+        code: &'static str,
+        body: Map<String, Value>,
+        headers: Vec<(&'static str, String)>,
+    },
     /// Django's HTML 404 page for paths that match no route.
     #[error("no route")]
     NoRoute,
@@ -98,8 +108,47 @@ impl From<DomainError> for ApiError {
                 detail,
                 retry_after,
             },
+            DomainError::Mfa(e) => mfa_error(e),
             DomainError::Internal(e) => ApiError::Internal(e),
         }
+    }
+}
+
+/// A second-factor refusal as the contract answers it (§4.1, §4.3, §4.5).
+fn mfa_error(e: MfaError) -> ApiError {
+    let mut body = Map::new();
+    body.insert("detail".into(), e.to_string().into());
+    body.insert("code".into(), e.code().into());
+    let mut headers = Vec::new();
+    let status = match &e {
+        MfaError::Required { ticket, expires_in } => {
+            body.insert("mfa_token".into(), ticket.clone().into());
+            body.insert("mfa_methods".into(), json!(["totp", "recovery_code"]));
+            body.insert("expires_in".into(), (*expires_in).into());
+            StatusCode::UNAUTHORIZED
+        }
+        MfaError::BasicRequired => {
+            headers.push(("x-cvat-otp", "required; totp".to_string()));
+            StatusCode::UNAUTHORIZED
+        }
+        MfaError::CodeInvalid { basic: true } | MfaError::TicketInvalid => StatusCode::UNAUTHORIZED,
+        MfaError::CodeInvalid { basic: false }
+        | MfaError::PasswordInvalid
+        | MfaError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+        MfaError::Locked { retry_after } => {
+            headers.push(("retry-after", retry_after.to_string()));
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        MfaError::AlreadyEnabled | MfaError::NotEnabled | MfaError::SetupMissing => {
+            StatusCode::CONFLICT
+        }
+        MfaError::AccessTokenNotAllowed => StatusCode::FORBIDDEN,
+    };
+    ApiError::Coded {
+        status,
+        code: e.code(),
+        body,
+        headers,
     }
 }
 
@@ -142,6 +191,25 @@ impl IntoResponse for ApiError {
             ApiError::Throttled { detail, retry_after } => {
                 let mut r = cvat_json(StatusCode::TOO_MANY_REQUESTS, &json!({ "detail": detail }));
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                r
+            }
+            ApiError::Coded {
+                status,
+                body,
+                headers,
+                ..
+            } => {
+                let mut r = cvat_json(status, &Value::Object(body));
+                let h = r.headers_mut();
+                if status == StatusCode::UNAUTHORIZED {
+                    h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+                }
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                for (name, value) in headers {
+                    if let Ok(value) = HeaderValue::from_str(&value) {
+                        h.insert(name, value);
+                    }
+                }
                 r
             }
             ApiError::NoRoute => (

@@ -17,6 +17,8 @@ pub struct AppState {
     pub metrics: Option<Metrics>,
     /// Mail settings and the outbox worker's wake-up (`crate::mail`).
     pub mailer: crate::mail::Mailer,
+    /// TOTP settings and the keys derived for it (`service::mfa::settings`).
+    pub mfa: crate::service::mfa::settings::MfaSettings,
 }
 
 pub type SharedState = Arc<AppState>;

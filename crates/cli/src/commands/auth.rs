@@ -18,6 +18,10 @@ pub struct LoginArgs {
     /// Read the password from standard input instead of asking for it.
     #[arg(long)]
     pub password_stdin: bool,
+    /// The current code of your authenticator app, for accounts with two-factor authentication
+    /// (asked for on a terminal when the server wants one).
+    #[arg(long, value_name = "CODE")]
+    pub otp: Option<String>,
     /// Name of the access token to create [default: cvat-users@<this machine's hostname>].
     #[arg(long, value_name = "NAME")]
     pub token_name: Option<String>,
@@ -39,14 +43,26 @@ pub fn login(ctx: &mut Context, args: LoginArgs) -> Outcome {
     let password = read_password(args.password_stdin, || {
         prompt(format!("Password for {} at {host}: ", args.username))
     })?;
-    let client = ctx.client(&host, Some(Credentials::basic(&args.username, password)))?;
+    let credentials = Credentials::basic(&args.username, password);
     let name = args.token_name.clone().unwrap_or_else(default_token_name);
-    let created = client
-        .auth_api()
-        .access_tokens_create(&AccessTokenWriteRequest {
-            name: Some(name),
+    let create = |otp: Option<String>| -> Result<_, Failure> {
+        let mut client = ctx.client(&host, Some(credentials.clone()))?;
+        if let Some(otp) = otp {
+            client = ApiClient::new(client.configuration().clone().with_otp(otp))?;
+        }
+        let request = AccessTokenWriteRequest {
+            name: Some(name.clone()),
             ..Default::default()
-        })?;
+        };
+        Ok(client.auth_api().access_tokens_create(&request))
+    };
+    let created = match create(args.otp.clone())? {
+        // Two-factor account and no --otp: ask for the code, then try once more.
+        Err(e) if args.otp.is_none() && e.code() == Some("mfa_required") => {
+            create(Some(super::mfa::ask_otp()?))??
+        }
+        other => other?,
+    };
     let value = created
         .value
         .ok_or_else(|| Failure::new("the server did not return the new token's value"))?;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod mfa;
 pub mod users;
 
 use std::io::{IsTerminal, Read};

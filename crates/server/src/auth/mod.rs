@@ -215,10 +215,18 @@ async fn basic_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResul
         .unwrap_or_else(|e| e.into_bytes().iter().map(|&b| char::from(b)).collect());
     let (login, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
     match basic_login(state, parts, login, password).await? {
-        Some(user) => Ok(Identity {
-            user,
-            method: AuthMethod::Basic,
-        }),
+        Some(user) => {
+            // Users with TOTP also send a current code in `X-CVAT-OTP` (spec §4.5).
+            let otp = parts
+                .headers
+                .get("x-cvat-otp")
+                .and_then(|v| v.to_str().ok());
+            crate::service::mfa::basic_factor(state, &user, otp).await?;
+            Ok(Identity {
+                user,
+                method: AuthMethod::Basic,
+            })
+        }
         None => Err(unauthorized("Invalid username/password.")),
     }
 }

@@ -103,6 +103,8 @@ async fn login(
     let user = auth::check_password_login(&state, &parts, &login, &password)
         .await?
         .ok_or_else(|| ApiError::non_field("Unable to log in with provided credentials."))?;
+    // Users with TOTP: the code sent along, or a 401 with a step-two ticket (http::mfa).
+    super::mfa::login_factor(&state, &body, &user).await?;
     let key = auth::new_token_key();
     state.db.create_token(user.id, &key).await?;
     let headers = start_session(&state, &parts, &user).await?;

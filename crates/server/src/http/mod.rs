@@ -9,6 +9,7 @@ pub mod invitations;
 pub mod links;
 pub mod memberships;
 pub mod metrics;
+pub mod mfa;
 pub mod negotiate;
 pub mod organizations;
 pub mod pagination;
@@ -46,6 +47,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(memberships::router())
         .merge(invitations::router())
         .merge(access_tokens::router())
+        .merge(mfa::router())
         // Negotiation runs on matched routes only: unknown paths get Django's HTML 404.
         .route_layer(axum::middleware::from_fn(negotiate::negotiate))
         // The OpenAPI document and Swagger UI have media types of their own: not negotiated.
@@ -110,6 +112,7 @@ pub fn router(state: SharedState) -> Router {
             header::AUTHORIZATION,
             header::COOKIE,
             HeaderName::from_static("x-csrftoken"),
+            HeaderName::from_static("x-cvat-otp"),
         ]))
         .layer(SetSensitiveResponseHeadersLayer::new([header::SET_COOKIE]))
 }

@@ -32,6 +32,9 @@ pub enum DomainError {
     /// Too many attempts; retry after that many seconds.
     #[error("{detail}")]
     Throttled { detail: String, retry_after: u64 },
+    /// A second-factor refusal, with its contract code (`service::mfa`).
+    #[error(transparent)]
+    Mfa(#[from] super::mfa::MfaError),
     /// Anything unexpected (a database failure): logged, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),

@@ -9,6 +9,7 @@
 
 mod error;
 pub mod invitations;
+pub mod mfa;
 pub mod org_rules;
 pub mod orgs;
 pub mod permissions;

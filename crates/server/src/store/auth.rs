@@ -131,6 +131,9 @@ impl Db {
                 .bind(user_id).bind(&token).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM access_tokens WHERE user_id = $1 AND id <> $2")
                 .bind(user_id).bind(access_token).execute(&mut *tx).await?;
+            // Step-two tickets of logins with the old password (migration 0009).
+            sqlx::query("DELETE FROM mfa_tokens WHERE user_id = $1")
+                .bind(user_id).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(true)
         })

@@ -14,6 +14,7 @@ mod invitations;
 #[cfg(test)]
 mod list_tests;
 mod memberships;
+mod mfa;
 mod orgs;
 mod outbox;
 mod sqlite_reads;
@@ -24,6 +25,7 @@ pub use auth::*;
 pub use bulk::*;
 pub use invitations::*;
 pub use memberships::*;
+pub use mfa::*;
 pub use orgs::*;
 pub use outbox::*;
 pub use users::*;

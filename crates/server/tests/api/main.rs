@@ -21,5 +21,6 @@ mod replicas;
 mod resilience;
 mod schema;
 mod server;
+mod totp;
 mod users_list;
 mod users_write;

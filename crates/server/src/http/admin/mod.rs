@@ -138,6 +138,12 @@ impl Console {
             DomainError::Throttled { detail, .. } => {
                 form_level(StatusCode::TOO_MANY_REQUESTS, detail)
             }
+            DomainError::Mfa(e) => {
+                match crate::error::ApiError::from(DomainError::Mfa(e.clone())) {
+                    ApiError::Coded { status, .. } => form_level(status, e.to_string()),
+                    _ => form_level(StatusCode::BAD_REQUEST, e.to_string()),
+                }
+            }
             other => Err(self.error(parts, other)),
         }
     }
@@ -240,6 +246,13 @@ fn describe(e: ApiError) -> (StatusCode, String) {
         ApiError::List(msgs) => (StatusCode::BAD_REQUEST, msgs.join(" ")),
         ApiError::Text(msg) => (StatusCode::BAD_REQUEST, msg),
         ApiError::Throttled { detail, .. } => (StatusCode::TOO_MANY_REQUESTS, detail),
+        ApiError::Coded { status, body, .. } => (
+            status,
+            body.get("detail")
+                .and_then(|d| d.as_str())
+                .unwrap_or_default()
+                .to_string(),
+        ),
         ApiError::NoRoute => (StatusCode::NOT_FOUND, "Not found.".into()),
         ApiError::Internal(e) => {
             tracing::error!(error = %format!("{e:#}"), "internal error");

@@ -4,13 +4,14 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{models, operations};
+use super::{mfa_operations, models, operations};
 
 pub(super) fn build() -> Value {
     let ops = [
         operations::users(),
         operations::auth(),
         operations::access_tokens(),
+        mfa_operations::mfa(),
         operations::server(),
         operations::organizations(),
         operations::memberships(),

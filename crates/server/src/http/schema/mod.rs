@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::state::SharedState;
 
 mod document;
+mod mfa_operations;
 mod models;
 mod operations;
 mod yaml;
