@@ -29,6 +29,9 @@ pub const ALREADY_ACCEPTED: &str = "Your invitation is already accepted.";
 pub const RESEND_ACCEPTED: &str = "This invitation is already accepted.";
 pub const NO_SUCH_EMAIL: &str = "No user with this e-mail address exists.";
 /// `ResendOrganizationInvitationThrottle`: 5 per hour per user.
+pub const LONG_PLACEHOLDER: &str = "An address without an account becomes the new account's \
+     username, which holds at most 150 characters; this address is longer.";
+const MAX_USERNAME_CHARS: usize = 150;
 pub const RESENDS_PER_HOUR: i64 = 5;
 const HOUR_MICROS: i64 = 3_600_000_000;
 
@@ -152,6 +155,10 @@ pub async fn invite(
         ),
         None => {
             let email = cmd.email.to_lowercase();
+            // The placeholder's username is the address (spec §4.3), and usernames hold 150.
+            if email.chars().count() > MAX_USERNAME_CHARS {
+                return Err(DomainError::field("email", LONG_PLACEHOLDER));
+            }
             let placeholder = Invitee::Placeholder {
                 email: email.clone(),
                 password_hash: unusable_password(),
