@@ -30,6 +30,8 @@ Examples:
   cvat-users show 42
   cvat-users update 42 --inactive --groups user,worker
   cvat-users delete 42 --yes
+  cvat-users --org my-team invitations invite bob@example.com
+  cvat-users password-reset request ada@example.com
   cvat-users logout
 
 Environment:
@@ -157,6 +159,28 @@ Examples:
   cvat-users mfa disable --otp 123456 --recovery-code ABCDE-FGHJK"
     )]
     Mfa(commands::mfa::MfaCommand),
+    /// Invitations to organizations: list, invite, show, accept, decline, resend, delete.
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  cvat-users --org my-team invitations invite bob@example.com --role supervisor
+  cvat-users --org my-team invitations list --all
+  cvat-users invitations list
+  cvat-users invitations accept KEY
+  cvat-users invitations resend KEY"
+    )]
+    Invitations(commands::invitations::InvitationsCommand),
+    /// A forgotten password: have a reset link mailed, then set a new password with it.
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  cvat-users --host https://cvat.example.com password-reset request ada@example.com
+  cvat-users --host https://cvat.example.com password-reset confirm --link 'https://cvat.example.com/auth/password/reset/confirm?uid=...&token=...'
+  printf '%s' \"$NEW_PASSWORD\" | cvat-users password-reset confirm --uid MQ --token TOKEN --password-stdin"
+    )]
+    PasswordReset(commands::password_reset::PasswordResetCommand),
 }
 
 fn main() -> ExitCode {
@@ -184,7 +208,7 @@ fn run(cli: Cli) -> Outcome {
         config_path,
         config,
     };
-    let uses_saved_token = !matches!(cli.command, Command::Login(_));
+    let uses_saved_token = !matches!(cli.command, Command::Login(_) | Command::PasswordReset(_));
     let result = match cli.command {
         Command::Login(args) => auth::login(&mut ctx, args),
         Command::Logout => auth::logout(&mut ctx),
@@ -196,6 +220,8 @@ fn run(cli: Cli) -> Outcome {
         Command::Create(args) => admin::create(&ctx, args),
         Command::Passwd { id, password_stdin } => admin::passwd(&ctx, id, password_stdin),
         Command::Mfa(command) => commands::mfa::run(&ctx, command),
+        Command::Invitations(command) => commands::invitations::run(&ctx, command),
+        Command::PasswordReset(command) => commands::password_reset::run(&ctx, command),
     };
     result.map_err(|mut f| {
         if uses_saved_token && f.status == Some(401) {

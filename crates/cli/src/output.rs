@@ -1,4 +1,4 @@
-//! Users as a table, JSON or CSV.
+//! Users (and invitations) as a table, JSON or CSV.
 
 use std::io::Write;
 
@@ -166,4 +166,71 @@ fn table_text(users: &[Value]) -> String {
         text.push_str("(no users)\n");
     }
     text
+}
+
+/// A column of a record table: its header and how a record shows in it.
+pub type Column = (&'static str, fn(&Value) -> String);
+
+/// Prints records other than users: JSON as the server sent them, else the columns given
+/// (a header and one row a record, aligned for `table`, quoted for `csv`).
+pub fn print_records(
+    values: &[Value],
+    columns: &[Column],
+    format: Format,
+    one: bool,
+) -> Result<(), Failure> {
+    if format == Format::Json {
+        return match (one, values) {
+            (true, [value]) => write_out(&pretty(value)?),
+            _ => write_out(&pretty(&values)?),
+        };
+    }
+    let rows = values
+        .iter()
+        .map(|v| columns.iter().map(|(_, f)| f(v)).collect::<Vec<_>>());
+    let header = columns.iter().map(|(h, _)| *h);
+    if format == Format::Csv {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(header).map_err(json_failure)?;
+        for row in rows {
+            w.write_record(row).map_err(json_failure)?;
+        }
+        let bytes = w.into_inner().map_err(json_failure)?;
+        return write_out(&String::from_utf8(bytes).map_err(json_failure)?);
+    }
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header);
+    for row in rows {
+        table.add_row(row);
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    let text: String = table
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect();
+    write_out(&text)
+}
+
+/// A field of a record as text (`a.b` descends into objects): [`cell`], or yes/no for booleans.
+pub fn field(value: &Value, path: &str) -> String {
+    let mut v = value;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            return match v.get(part) {
+                Some(Value::Bool(_)) => yes_no(v, part),
+                _ => cell(v, part),
+            };
+        }
+        match v.get(part) {
+            Some(inner) => v = inner,
+            None => return String::new(),
+        }
+    }
+    String::new()
 }

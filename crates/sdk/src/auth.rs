@@ -7,7 +7,8 @@ use crate::client::{ApiClient, Request};
 use crate::error::Result;
 use crate::models::{
     AccessToken, AccessTokenWriteRequest, Detail, LoginRequest, Paginated, PasswordChangeRequest,
-    RegisterRequest, Registered, SigningRequest, Token,
+    PasswordResetConfirmRequest, PasswordResetRequest, RegisterRequest, Registered, SigningRequest,
+    Token,
 };
 use crate::users::{PageSize, Pages};
 
@@ -19,7 +20,7 @@ pub struct PageParams {
 }
 
 impl PageParams {
-    fn query(&self) -> Vec<(String, String)> {
+    pub(crate) fn query(&self) -> Vec<(String, String)> {
         let mut q = Vec::new();
         if let Some(p) = self.page {
             q.push(("page".into(), p.to_string()));
@@ -115,6 +116,25 @@ impl<'a> AuthApi<'a> {
     pub fn password_change(&self, request: &PasswordChangeRequest) -> Result<Detail> {
         self.client
             .get_json(Request::new(Method::POST, "/api/auth/password/change").json(request))
+    }
+
+    /// `POST /api/auth/password/reset`: mails a reset link to the address if it belongs to an
+    /// active account. The answer is the same either way (nobody learns who has an account).
+    #[doc(alias = "create_password_reset")]
+    pub fn password_reset(&self, email: &str) -> Result<Detail> {
+        let body = PasswordResetRequest {
+            email: email.into(),
+        };
+        self.client
+            .get_json(Request::new(Method::POST, "/api/auth/password/reset").json(&body))
+    }
+
+    /// `POST /api/auth/password/reset/confirm`: the new password twice with the mailed link's
+    /// `uid` and `token`. The user's sessions and tokens are revoked; the link works once.
+    #[doc(alias = "create_password_reset_confirm")]
+    pub fn password_reset_confirm(&self, request: &PasswordResetConfirmRequest) -> Result<Detail> {
+        self.client
+            .get_json(Request::new(Method::POST, "/api/auth/password/reset/confirm").json(request))
     }
 
     /// `POST /api/auth/signing`: `url` signed for the authenticated user (the `sign` query

@@ -218,11 +218,17 @@ impl ApiClient {
         AuthApi::new(self)
     }
 
-    /// [`ServerApi`] on this client.
+    /// [`MfaApi`](crate::MfaApi) on this client.
     pub fn mfa_api(&self) -> crate::MfaApi<'_> {
         crate::MfaApi::new(self)
     }
 
+    /// [`InvitationsApi`](crate::InvitationsApi) on this client.
+    pub fn invitations_api(&self) -> crate::InvitationsApi<'_> {
+        crate::InvitationsApi::new(self)
+    }
+
+    /// [`ServerApi`] on this client.
     pub fn server_api(&self) -> ServerApi<'_> {
         ServerApi::new(self)
     }

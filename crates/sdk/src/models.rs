@@ -2,9 +2,10 @@
 //! exactly what the server writes and sends the fields the server's OpenAPI document describes.
 
 pub use cvat_proto::{
-    About, AccessToken, AccessTokenWriteRequest, BasicUser, Detail, InvitationWriteRequest,
-    LoginRequest, MetaUser, OrganizationWriteRequest, Paginated, PaginatedMetaUserList,
-    PasswordChangeRequest, PasswordSetRequest, PatchedMembershipWriteRequest, PatchedUserRequest,
+    About, AcceptInvitation, AccessToken, AccessTokenWriteRequest, BasicUser, Detail, Invitation,
+    InvitationWriteRequest, LoginRequest, MetaUser, OrganizationInfo, OrganizationWriteRequest,
+    Paginated, PaginatedMetaUserList, PasswordChangeRequest, PasswordResetConfirmRequest,
+    PasswordResetRequest, PasswordSetRequest, PatchedMembershipWriteRequest, PatchedUserRequest,
     RegisterRequest, Registered, SigningRequest, Token, User, UserCreateRequest, USER_KEYS,
 };
 pub use cvat_proto::{

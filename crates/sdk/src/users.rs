@@ -45,7 +45,7 @@ pub struct OrgContext {
 }
 
 impl OrgContext {
-    fn query(&self) -> Vec<(String, String)> {
+    pub(crate) fn query(&self) -> Vec<(String, String)> {
         let mut q = Vec::new();
         if let Some(org) = &self.org {
             q.push(("org".into(), org.clone()));

@@ -13,7 +13,9 @@ use crate::{server_bin, ADMIN, ADMIN_PASSWORD};
 /// `CVAT_TEST_POSTGRES` names a server (e.g. `postgres://127.0.0.1:5432/test`).
 pub struct TestDb {
     pub url: String,
-    _dir: tempfile::TempDir,
+    /// The SQLite file's folder; also the server's working folder, so that what it writes
+    /// relative to it (mail files on PostgreSQL, `./cvat-data/mail`) stays out of the tree.
+    dir: tempfile::TempDir,
 }
 
 impl Default for TestDb {
@@ -29,14 +31,14 @@ impl TestDb {
             Ok(base) if !base.is_empty() => postgres_schema(&base),
             _ => format!("sqlite://{}", dir.path().join("cvat.db").display()),
         };
-        TestDb { url, _dir: dir }
+        TestDb { url, dir }
     }
 
     /// A handle on a database another `TestDb` owns (for replicas of one server).
     pub fn shared(url: &str) -> TestDb {
         TestDb {
             url: url.to_string(),
-            _dir: tempfile::tempdir().expect("tempdir"),
+            dir: tempfile::tempdir().expect("tempdir"),
         }
     }
 }
@@ -105,6 +107,7 @@ impl TestServer {
         let mut child = Command::new(server_bin())
             .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &db.url])
             .args(extra)
+            .current_dir(db.dir.path())
             .env("CVAT_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

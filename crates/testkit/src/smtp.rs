@@ -55,6 +55,18 @@ impl Received {
         String::from_utf8_lossy(&out).into_owned()
     }
 
+    /// The invitation key of the message's link (`...&invitation=KEY`).
+    pub fn invitation_key(&self) -> String {
+        let text = self.decoded();
+        let at = text
+            .find("invitation=")
+            .unwrap_or_else(|| panic!("no invitation link in:\n{text}"));
+        text[at + "invitation=".len()..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect()
+    }
+
     /// `(link, uid, token)` of the password reset link in the message.
     pub fn reset_link(&self) -> (String, String, String) {
         let text = self.decoded();

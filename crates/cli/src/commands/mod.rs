@@ -1,9 +1,12 @@
 //! The commands, one module a group: logging in and out (`auth`), reading and changing users
-//! (`users`), administration (`admin`); and what they share (reading passwords, group lists).
+//! (`users`), administration (`admin`), organization invitations (`invitations`), a
+//! forgotten password (`password_reset`), the second factor (`mfa`); and what they share (reading passwords, group lists).
 
 pub mod admin;
 pub mod auth;
+pub mod invitations;
 pub mod mfa;
+pub mod password_reset;
 pub mod users;
 
 use std::io::{IsTerminal, Read};

@@ -225,7 +225,10 @@ fn creating_follows_the_confirm_setting_and_leaves_nothing_behind_on_refusal() {
         400,
         json!({"email": [cvat_server::service::invitations::LONG_PLACEHOLDER]}),
     );
-    assert_eq!(s.get("/api/users?search=aaaaaaaaaa", &admin).json()["count"], 0);
+    assert_eq!(
+        s.get("/api/users?search=aaaaaaaaaa", &admin).json()["count"],
+        0
+    );
     // The placeholder's invitation is the only mail.
     invite(&s, &owner.1, "carol@example.com", "worker").expect(201);
     let mails = smtp.wait_for(1);

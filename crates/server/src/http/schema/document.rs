@@ -319,9 +319,9 @@ fn error_responses() -> Value {
     });
     json!({
         "BadRequest": {
-            "description": "Invalid request: `{\"detail\"}` (organization selector, malformed body), a map of field errors, or a list of messages (`filter` errors, some login errors)",
+            "description": "Invalid request: `{\"detail\"}` (organization selector, malformed body), a map of field errors, or a list of messages (`filter` errors, some login errors), or a bare message (invitation actions)",
             "content": {"application/vnd.cvat+json": {"schema": {"anyOf": [
-                model("ErrorDetail"), model("FieldErrors"), model("ErrorList")
+                model("ErrorDetail"), model("FieldErrors"), model("ErrorList"), model("ErrorMessage")
             ]}}}
         },
         "Unauthorized": unauthorized,

@@ -23,7 +23,7 @@ pub(super) fn components() -> Value {
     Value::Object(schemas)
 }
 
-/// The error bodies (`ApiError`'s three shapes).
+/// The error bodies (`ApiError`'s four shapes).
 fn error_models() -> Map<String, Value> {
     let Value::Object(map) = json!({
         "ErrorDetail": {
@@ -39,6 +39,10 @@ fn error_models() -> Map<String, Value> {
         "ErrorList": {
             "type": "array",
             "items": {"type": "string"}
+        },
+        "ErrorMessage": {
+            "type": "string",
+            "description": "A bare message, e.g. `\"Your invitation is already accepted.\"` (CVAT's invitation actions)."
         }
     }) else {
         unreachable!("an object literal")
