@@ -79,6 +79,17 @@ def _database_url(workdir):
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """Starts the server; yields host (``http://127.0.0.1:PORT``) and the admin's credentials."""
+    yield from _serve(tmp_path_factory, [])
+
+
+@pytest.fixture(scope="session")
+def verifying_server(tmp_path_factory):
+    """A second server with mandatory e-mail verification and no re-send cooldown."""
+    yield from _serve(tmp_path_factory, ["--email-verification", "mandatory",
+                                         "--email-confirmation-cooldown", "0"])
+
+
+def _serve(tmp_path_factory, extra_args):
     binary = _server_bin()
     workdir = tmp_path_factory.mktemp("cvat-server")
     db_url = _database_url(workdir)
@@ -93,7 +104,7 @@ def server(tmp_path_factory):
         pytest.exit("createsuperuser failed:\n" + created.stdout.decode("utf-8", "replace"), returncode=2)
 
     proc = subprocess.Popen(
-        [str(binary), "serve", "--bind", "127.0.0.1:0", "--database-url", db_url],
+        [str(binary), "serve", "--bind", "127.0.0.1:0", "--database-url", db_url, *extra_args],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=workdir, env=env)
     found = {}
     ready = threading.Event()

@@ -6,9 +6,12 @@ version number, and tests skip only what the installed SDK really lacks.
 """
 
 import contextlib
+import email
+import email.policy
 import inspect
 import json
 import secrets
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -125,6 +128,19 @@ def register_user(host, prefix="user", password=None, first_name="Test", last_na
     own.close()
     return SimpleNamespace(username=username, password=password, email=email, id=me.id,
                            first_name=first_name, last_name=last_name)
+
+
+def mail_to(server, address, timeout=30.0):
+    """(message, plain-text body) of the mail to `address` that a server without SMTP wrote as
+    an `.eml` file under its working folder (the development backend)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(server.workdir.rglob("mail/*.eml")):
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if msg["To"] and address in str(msg["To"]):
+                return msg, msg.get_body(preferencelist=("plain",)).get_content()
+        time.sleep(0.05)
+    raise AssertionError(f"no mail to {address} under {server.workdir}")
 
 
 def composed(model):

@@ -20,7 +20,8 @@ import conftest
 import sdkutil
 
 FULL_KEYS = ["url", "id", "username", "first_name", "last_name", "email", "groups",
-             "is_staff", "is_superuser", "is_active", "last_login", "date_joined", "created_via"]
+             "is_staff", "is_superuser", "is_active", "last_login", "date_joined", "created_via",
+             "email_verified"]
 NO_PERMISSION = "You do not have permission to perform this action."
 PASSWORD_SET = "The password has been set. The user's sessions and tokens have been revoked."
 DISABLED = "Self-registration is disabled on this server. Ask an administrator for an account."

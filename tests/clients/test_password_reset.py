@@ -6,27 +6,12 @@ as an `.eml` file under its working folder (beside the SQLite file, or in ./cvat
 PostgreSQL); the Rust API tests cover real SMTP delivery.
 """
 
-import email
-import email.policy
-import time
 from urllib.parse import parse_qs, urlsplit
 
 from cvat_sdk.api_client import exceptions, models
 
 import sdkutil
 from sdkutil import raises
-
-
-def _mail_to(server, address, timeout=30.0):
-    """The plain-text body of the mail to `address` that the development backend wrote."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for path in sorted(server.workdir.rglob("mail/*.eml")):
-            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if msg["To"] and address in str(msg["To"]):
-                return msg, msg.get_body(preferencelist=("plain",)).get_content()
-        time.sleep(0.05)
-    raise AssertionError(f"no mail to {address} under {server.workdir}")
 
 
 def _link(text):
@@ -47,7 +32,7 @@ def test_password_reset_through_the_sdk(server, host, new_user):
         models.PasswordResetSerializerExRequest(email="nobody-" + sdkutil.token() + "@example.com"))
     assert data.detail == "Password reset e-mail has been sent."
 
-    msg, text = _mail_to(server, user.email)
+    msg, text = sdkutil.mail_to(server, user.email)
     assert msg["Subject"].endswith("] Password Reset E-mail")
     uid, token = _link(text)
     assert int(uid, 36) == user.id  # Django's base36 uid

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The full representation: for staff, and for anyone looking at himself.
-// `UserSerializer`, 12 fields.
+// `UserSerializer`: its 12 fields, then the newest `created_via` and `email_verified`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
@@ -40,12 +40,18 @@ pub struct User {
         schema(read_only, required, schema_with = crate::openapi::created_via)
     )]
     pub created_via: Option<String>,
+    /// Whether the address is confirmed (newest CVAT): `null` when never asked (verification
+    /// off, or an account made by an administrator), `false` while a confirmation is pending.
+    /// Administrators may set it.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(read_only, required))]
+    pub email_verified: Option<bool>,
 }
 
 /// The keys of [`User`] as sent, in order; the writable ones are `USER_KEYS[2..10]`. Kept for
 /// clients that name fields (the CLI's columns, the test kit's shape checks); a proto test
 /// holds it equal to what `User` serializes to.
-pub const USER_KEYS: [&str; 13] = [
+pub const USER_KEYS: [&str; 14] = [
     "url",
     "id",
     "username",
@@ -59,6 +65,7 @@ pub const USER_KEYS: [&str; 13] = [
     "last_login",
     "date_joined",
     "created_via",
+    "email_verified",
 ];
 
 /// What non-staff users see of other users.
@@ -127,6 +134,16 @@ pub struct About {
     pub logo_url: String,
     #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub subtitle: String,
+}
+
+// `GET /api/server/advanced-auth` (CVAT 2.3.0): which social logins are on. Always booleans
+// (CVAT 2.3.0 could leak a client secret here).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[allow(non_snake_case)]
+pub struct AdvancedAuthentication {
+    pub GOOGLE_ACCOUNT_AUTHENTICATION: bool,
+    pub GITHUB_ACCOUNT_AUTHENTICATION: bool,
 }
 
 // `GET /api/server/health`: `ok`, or why not.

@@ -278,6 +278,14 @@ pub struct PasswordResetRequest {
     pub email: String,
 }
 
+/// `POST /api/auth/resend-email` body (dj-rest-auth's `ResendEmailVerification`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResendEmailVerificationRequest {
+    #[cfg_attr(feature = "openapi", schema(format = "email", min_length = 1))]
+    pub email: String,
+}
+
 /// `POST /api/auth/password/reset/confirm` body (`PasswordResetConfirmRequest`): the new
 /// password twice, with the `uid` and `token` of the mailed link.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

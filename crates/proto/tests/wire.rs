@@ -52,6 +52,7 @@ fn the_user_key_list_is_what_a_user_serializes_to() {
         last_login: None,
         date_joined: String::new(),
         created_via: None,
+        email_verified: None,
     };
     let sent = json!(user);
     let keys: Vec<&str> = sent
@@ -125,6 +126,7 @@ mod models {
                 last_login: None,
                 date_joined: "2026-01-01T00:00:00Z".into(),
                 created_via: Some("registration".into()),
+                email_verified: None,
             }),
         );
         assert_matches(

@@ -283,6 +283,16 @@ pub fn user_patch(
         if let Some(v) = body.get("is_active") {
             note("is_active", bool_field(v).map(|b| ch.is_active = Some(b)));
         }
+        if let Some(v) = body.get("email_verified") {
+            let parsed = match v {
+                Value::Null => Ok(None),
+                v => bool_field(v).map(Some),
+            };
+            note(
+                "email_verified",
+                parsed.map(|b| ch.email_verified = Some(b)),
+            );
+        }
     }
     (ch, errors)
 }

@@ -14,7 +14,7 @@ pub const WRITABLE_FIELDS: [&str; 8] = {
 };
 
 /// The keys of the full user representation, in the server's order.
-pub const FULL_KEYS: [&str; 13] = USER_KEYS;
+pub const FULL_KEYS: [&str; 14] = USER_KEYS;
 
 /// The keys of the basic user representation.
 pub const BASIC_KEYS: [&str; 5] = ["url", "id", "username", "first_name", "last_name"];

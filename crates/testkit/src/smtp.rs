@@ -67,6 +67,19 @@ impl Received {
             .collect()
     }
 
+    /// The path of the address confirmation link in the message
+    /// (`/api/auth/account-confirm-email/<key>/`).
+    pub fn confirmation_path(&self) -> String {
+        let text = self.decoded();
+        let at = text
+            .find("/api/auth/account-confirm-email/")
+            .unwrap_or_else(|| panic!("no confirmation link in:\n{text}"));
+        text[at..]
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<')
+            .collect()
+    }
+
     /// `(link, uid, token)` of the password reset link in the message.
     pub fn reset_link(&self) -> (String, String, String) {
         let text = self.decoded();

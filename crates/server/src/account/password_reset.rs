@@ -34,12 +34,14 @@ pub async fn request_reset(
     client: &str,
 ) -> ApiResult<()> {
     throttle_requests(state, email, client).await?;
+    let verifying = state.mailer.settings.email_verification.is_on();
     let users: Vec<UserRecord> = state
         .db
         .users_by_email(email)
         .await?
         .into_iter()
-        .filter(|u| u.is_active)
+        // An address waiting for confirmation gets no reset (issue 13).
+        .filter(|u| u.is_active && !(verifying && u.email_verified == Some(false)))
         .collect();
     if users.is_empty() {
         return Ok(());

@@ -154,6 +154,7 @@ mod tests {
             date_joined: 0,
             groups: vec![],
             created_via: None,
+            email_verified: None,
         }
     }
 

@@ -215,6 +215,9 @@ async fn basic_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResul
         .unwrap_or_else(|e| e.into_bytes().iter().map(|&b| char::from(b)).collect());
     let (login, password) = decoded.split_once(':').unwrap_or((decoded.as_str(), ""));
     match basic_login(state, parts, login, password).await? {
+        Some(user) if crate::service::verification::blocks_login(state, &user) => {
+            Err(unauthorized(crate::service::verification::UNVERIFIED_BASIC))
+        }
         Some(user) => {
             // Users with TOTP also send a current code in `X-CVAT-OTP` (spec §4.5).
             let otp = parts
@@ -243,7 +246,7 @@ async fn basic_login(
 ) -> ApiResult<Option<UserRecord>> {
     let cache = basic_cache::cache();
     let key = basic_cache::key(&state.secret, login, password);
-    let matching = state.db.users_by_login(login).await?;
+    let matching = users_named(state, login).await?;
     let hit = |matching: &[UserRecord]| {
         let active: Vec<&UserRecord> = matching.iter().filter(|u| u.is_active).collect();
         cache.hit(&key, &active)
@@ -256,7 +259,7 @@ async fn basic_login(
     }
     let _flight = cache.single_flight(key).await;
     // Another request with the same credentials may have verified them meanwhile.
-    let matching = state.db.users_by_login(login).await?;
+    let matching = users_named(state, login).await?;
     if let Some(user) = hit(&matching) {
         let address = request::client_address(parts);
         throttle::check(state, &throttle::accounts(login, &matching), &address).await?;
@@ -271,6 +274,14 @@ async fn basic_login(
     }
 }
 
+/// The users a login (username or address) names; an address waiting for confirmation does
+/// not name its account yet (`service::verification`).
+async fn users_named(state: &AppState, login: &str) -> ApiResult<Vec<UserRecord>> {
+    let mut users = state.db.users_by_login(login).await?;
+    users.retain(|u| crate::service::verification::login_may_name(state, u, login));
+    Ok(users)
+}
+
 /// Verifies a username-or-email + password pair, with brute-force throttling. Returns the
 /// active user whose password matches. Upgrades old hashes after a successful check.
 pub async fn check_password_login(
@@ -279,7 +290,7 @@ pub async fn check_password_login(
     login: &str,
     password: &str,
 ) -> ApiResult<Option<UserRecord>> {
-    let matching = state.db.users_by_login(login).await?;
+    let matching = users_named(state, login).await?;
     Ok(verify_login(state, parts, login, password, matching)
         .await?
         .map(|(user, _)| user))

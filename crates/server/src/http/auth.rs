@@ -19,9 +19,9 @@ use super::{links, views};
 use crate::auth::{self, cookies, password_rules, signing, AuthMethod, Identity};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::permissions::Requester;
-use crate::service::UserId;
+use crate::service::{verification, UserId};
 use crate::state::{AppState, SharedState};
-use crate::store::{now_micros, KeptCredential, NewUser, UserRecord, WriteError};
+use crate::store::{now_micros, KeptCredential, MailForNewUser, NewUser, UserRecord, WriteError};
 use crate::validate::{self, FieldErrors};
 
 pub fn router() -> Router<SharedState> {
@@ -96,6 +96,12 @@ async fn login(
                 "Unable to login with provided credentials".into(),
             ]));
         }
+        // An address waiting for confirmation does not name its account yet.
+        if !verification::login_may_name(&state, &by_email[0], &email) {
+            return Err(ApiError::List(vec![
+                "Unable to login with provided credentials".into(),
+            ]));
+        }
         by_email[0].username.clone()
     } else {
         username.ok_or_else(must_include)?
@@ -103,6 +109,18 @@ async fn login(
     let user = auth::check_password_login(&state, &parts, &login, &password)
         .await?
         .ok_or_else(|| ApiError::non_field("Unable to log in with provided credentials."))?;
+    if verification::blocks_login(&state, &user) {
+        // CVAT's answer is HTML, not JSON; the mail goes out again (within the cooldown).
+        let origin = links::origin(&parts);
+        verification::send_again(&state, &user, verification::link_base(&state, &origin)).await?;
+        let html = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
+        return Ok((
+            StatusCode::BAD_REQUEST,
+            html,
+            verification::UNVERIFIED_LOGIN,
+        )
+            .into_response());
+    }
     // Users with TOTP: the code sent along, or a 401 with a step-two ticket (http::mfa).
     super::mfa::login_factor(&state, &body, &user).await?;
     let key = auth::new_token_key();
@@ -200,12 +218,25 @@ async fn register(
             .map_err(|m| note("username", m))
             .ok(),
     };
+    // Verification needs an address to send to (CVAT pairs it with ACCOUNT_EMAIL_REQUIRED).
+    let verification = state.mailer.settings.email_verification;
     let email = match body.get("email") {
+        None if verification.is_on() => {
+            note("email", required());
+            None
+        }
         None => Some(String::new()),
-        Some(v) => new_email(&state, v, true)
-            .await?
-            .map_err(|m| note("email", m))
-            .ok(),
+        Some(v) => match new_email(&state, v, true).await? {
+            Ok(e) if e.is_empty() && verification.is_on() => {
+                note("email", vec!["This field may not be blank.".into()]);
+                None
+            }
+            Ok(e) => Some(e),
+            Err(m) => {
+                note("email", m);
+                None
+            }
+        },
     };
     let mut password = |k: &str| match body.get(k) {
         None => {
@@ -283,6 +314,17 @@ async fn register(
         logged_in: true,
         is_active: true,
         created_via: Some("registration"),
+        email_verified: verification.is_on().then_some(false),
+    };
+    let origin = links::origin(&parts);
+    let base = verification::link_base(&state, &origin);
+    let name = format!("{} {}", new.first_name, new.last_name);
+    let make_mail = |id: i64| {
+        verification::confirmation_mail(&state, id, &new.username, &new.email, &name, base)
+    };
+    let mail: Option<MailForNewUser> = match verification.is_on() {
+        true => Some(&make_mail),
+        false => None,
     };
     // An invitation's placeholder with this address becomes the account (spec §3.2).
     let placeholder = match new.email.is_empty() {
@@ -290,8 +332,8 @@ async fn register(
         false => state.db.placeholder_with_email(&new.email).await?,
     };
     let created = match placeholder {
-        Some(id) => state.db.claim_placeholder(UserId(id), &new).await,
-        None => state.db.create_user(&new).await,
+        Some(id) => state.db.claim_placeholder(UserId(id), &new, mail).await,
+        None => state.db.create_user_mailing(&new, mail).await,
     };
     let user = created.map_err(|e| match e {
         WriteError::UsernameTaken => {
@@ -299,17 +341,31 @@ async fn register(
         }
         other => ApiError::Internal(other.into()),
     })?;
-    let key = auth::new_token_key();
-    state.db.create_token(user.id, &key).await?;
-    let headers = start_session(&state, &parts, &user).await?;
-    tracing::info!(user_id = user.id, "registered");
+    if mail.is_some() {
+        state.mailer.queued();
+    }
+    tracing::info!(
+        user_id = user.id,
+        verification = verification.as_str(),
+        "registered"
+    );
+    // Mandatory verification: no token and no session until the address is confirmed.
+    let required = verification::blocks_login(&state, &user);
+    let (headers, key) = match required {
+        true => (HeaderMap::new(), None),
+        false => {
+            let key = auth::new_token_key();
+            state.db.create_token(user.id, &key).await?;
+            (start_session(&state, &parts, &user).await?, Some(key))
+        }
+    };
     let body = Registered {
         username: user.username,
         email: user.email,
         first_name: user.first_name,
         last_name: user.last_name,
-        email_verification_required: false,
-        key: Some(key),
+        email_verification_required: required,
+        key,
     };
     Ok((headers, cvat_json(StatusCode::CREATED, &body)).into_response())
 }

@@ -17,6 +17,7 @@ pub mod password_reset;
 pub mod schema;
 pub mod server;
 pub mod users;
+pub mod verification;
 pub mod views;
 
 use axum::http::{header, HeaderName, HeaderValue};
@@ -42,6 +43,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(users::router())
         .merge(auth::router())
         .merge(password_reset::router())
+        .merge(verification::router())
         .merge(server::router())
         .merge(organizations::router())
         .merge(memberships::router())

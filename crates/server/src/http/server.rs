@@ -1,11 +1,14 @@
-//! `/api/server/about` (anonymous) and `/api/server/health` (for load balancers).
+//! `/api/server/about` and `/api/server/advanced-auth` (anonymous), `/api/server/health` (for
+//! load balancers).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use cvat_proto::{About, Health};
+use cvat_proto::{About, AdvancedAuthentication, Health};
+
+use super::extract::MaybeIdentity;
 
 use crate::error::cvat_json;
 use crate::state::SharedState;
@@ -16,6 +19,7 @@ pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/api/server/about", get(about))
         .route("/api/server/health", get(health))
+        .route("/api/server/advanced-auth", get(advanced_auth))
 }
 
 async fn about() -> Response {
@@ -28,6 +32,16 @@ async fn about() -> Response {
         subtitle: String::new(),
     };
     cvat_json(StatusCode::OK, &about)
+}
+
+/// CVAT 2.3.0's login-method discovery: no Google or GitHub login here, so both are off.
+/// Anonymous, but invalid credentials still get 401 (as CVAT's authentication classes do).
+async fn advanced_auth(MaybeIdentity(_): MaybeIdentity) -> Response {
+    let methods = AdvancedAuthentication {
+        GOOGLE_ACCOUNT_AUTHENTICATION: false,
+        GITHUB_ACCOUNT_AUTHENTICATION: false,
+    };
+    cvat_json(StatusCode::OK, &methods)
 }
 
 async fn health(State(state): State<SharedState>) -> Response {

@@ -56,6 +56,7 @@ pub fn full_user(u: &UserRecord, origin: &str) -> User {
         last_login: u.last_login.map(datetime),
         date_joined: datetime(u.date_joined),
         created_via: u.created_via.clone(),
+        email_verified: u.email_verified,
     }
 }
 

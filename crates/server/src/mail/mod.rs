@@ -166,6 +166,8 @@ mod tests {
                 mail_retry_delay: 1.0,
                 mail_max_attempts: 1,
                 smtp_timeout: 1,
+                email_verification: Default::default(),
+                email_confirmation_cooldown: 180,
             }
             .settings("sqlite://x/cvat.db")
             .unwrap(),

@@ -10,6 +10,7 @@ use clap::Args;
 use lettre::message::Mailbox;
 
 use crate::config::MASK;
+use crate::service::verification::EmailVerification;
 
 #[derive(Debug, Clone, Args)]
 pub struct MailArgs {
@@ -41,6 +42,15 @@ pub struct MailArgs {
     #[arg(long, env = "CVAT_SMTP_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub smtp_timeout: u64,
+    /// E-mail verification (CVAT's `ACCOUNT_EMAIL_VERIFICATION`): `none`, `optional` (a
+    /// confirmation mail at registration; the unconfirmed address cannot log in or reset) or
+    /// `mandatory` (no login until the address is confirmed).
+    #[arg(long, env = "CVAT_EMAIL_VERIFICATION", value_enum, default_value_t = EmailVerification::None)]
+    pub email_verification: EmailVerification,
+    /// Seconds between two confirmation mails to one account (allauth's cooldown).
+    #[arg(long, env = "CVAT_EMAIL_CONFIRMATION_COOLDOWN", default_value_t = 180,
+          value_parser = clap::value_parser!(i64).range(0..=86_400))]
+    pub email_confirmation_cooldown: i64,
 }
 
 /// How to reach the SMTP server.
@@ -74,6 +84,8 @@ pub struct MailSettings {
     pub retry_delay: Duration,
     pub max_attempts: i64,
     pub smtp_timeout: Duration,
+    pub email_verification: EmailVerification,
+    pub email_confirmation_cooldown: i64,
 }
 
 impl MailArgs {
@@ -116,6 +128,8 @@ impl MailArgs {
             retry_delay: Duration::from_secs_f64(self.mail_retry_delay.min(3600.0)),
             max_attempts: self.mail_max_attempts,
             smtp_timeout: Duration::from_secs(self.smtp_timeout),
+            email_verification: self.email_verification,
+            email_confirmation_cooldown: self.email_confirmation_cooldown,
         })
     }
 
@@ -149,6 +163,11 @@ impl MailArgs {
         out.push_str(&format!("mail_retry_delay = {delay}\n"));
         out.push_str(&format!("mail_max_attempts = {}\n", self.mail_max_attempts));
         out.push_str(&format!("smtp_timeout = {}\n", self.smtp_timeout));
+        out.push_str(&format!(
+            "email_verification = {}\nemail_confirmation_cooldown = {}\n",
+            s(self.email_verification.as_str()),
+            self.email_confirmation_cooldown
+        ));
     }
 }
 

@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod permissions;
 mod types;
 pub mod users;
+pub mod verification;
 
 pub use error::{DomainError, DomainResult, ALREADY_MEMBER, SLUG_TAKEN, USERNAME_TAKEN};
 pub use invitations::InviteMember;

@@ -36,6 +36,9 @@ pub struct UserPatch {
     pub is_superuser: Option<bool>,
     pub is_active: Option<bool>,
     pub groups: Option<Vec<String>>,
+    /// An administrator marks the address confirmed (`true`), pending (`false`, a mail goes
+    /// out) or not asked (`null`).
+    pub email_verified: Option<Option<bool>>,
 }
 
 impl UserPatch {
@@ -47,6 +50,7 @@ impl UserPatch {
             self.is_staff.is_some(),
             self.is_superuser.is_some(),
             self.is_active.is_some(),
+            self.email_verified.is_some(),
         ];
         ADMIN_ONLY_FIELDS
             .iter()
@@ -146,6 +150,7 @@ fn new_user(cmd: &CreateUser, password_hash: String) -> NewUser {
         logged_in: false,
         is_active: cmd.is_active,
         created_via: None,
+        email_verified: None,
     }
 }
 
@@ -177,11 +182,14 @@ pub async fn create_superuser(db: &Db, cmd: CreateUser) -> DomainResult<UserReco
 
 /// Applies a PATCH to a user the requester may modify, in one transaction (the last-admin
 /// guard answers a conflict). Staff who are not admins may not touch the admin-only fields.
+/// A new address needs confirming while verification is on: the mail's link starts with
+/// `base` (`verification::link_base`).
 pub async fn update(
     state: &AppState,
     req: &Requester,
     target: &UserRecord,
     patch: &UserPatch,
+    base: &str,
 ) -> DomainResult<UserRecord> {
     if !req.can_modify(target.id) {
         return Err(DomainError::Forbidden);
@@ -196,7 +204,15 @@ pub async fn update(
             )));
         }
     }
-    Ok(state.db.update_user(UserId(target.id), patch).await?)
+    let (patch, mail) = super::verification::on_update(state, target, patch, base);
+    let updated = state
+        .db
+        .update_user_mailing(UserId(target.id), &patch, mail.as_ref())
+        .await?;
+    if mail.is_some() {
+        state.mailer.queued();
+    }
+    Ok(updated)
 }
 
 /// Deletes a user the requester may modify (a conflict for the last active admin).

@@ -234,6 +234,7 @@ async fn the_user_count_is_count_star(db: &Db) {
         logged_in: false,
         is_active: true,
         created_via: None,
+        email_verified: None,
     };
     let mut rng = Rng(7);
     insert_users(db, &mut rng, 40).await;

@@ -154,6 +154,7 @@ impl Fixture {
                     is_active: p.active,
                     logged_in: false,
                     created_via: None,
+                    email_verified: None,
                 };
                 out.push(self.store.create_user(&new).await.unwrap());
             }

@@ -88,9 +88,11 @@ fn normalize(v: &mut Value) {
     match v {
         Value::Object(map) => {
             map.remove("last_login");
-            // The newest CVAT's `created_via`: not recorded for imported accounts.
-            if map.get("created_via") == Some(&Value::Null) {
-                map.remove("created_via");
+            // The newest CVAT's `created_via` and `email_verified`: not recorded for imports.
+            for newest in ["created_via", "email_verified"] {
+                if map.get(newest) == Some(&Value::Null) {
+                    map.remove(newest);
+                }
             }
             for (k, item) in map.iter_mut() {
                 if k == "url" {

@@ -24,3 +24,4 @@ mod server;
 mod totp;
 mod users_list;
 mod users_write;
+mod verification;

@@ -142,7 +142,10 @@ fn schema_is_anonymous_openapi_3_with_cvat_names() {
     let mut ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         assert!(
-            !path.ends_with('/') || path == "/api/schema/",
+            // CVAT's own link route in confirmation mails keeps its slash.
+            !path.ends_with('/')
+                || path == "/api/schema/"
+                || path == "/api/auth/account-confirm-email/{key}/",
             "{path}: the API has no trailing slashes"
         );
         for (method, op) in item.as_object().unwrap() {

@@ -14,7 +14,9 @@ use super::{console, csrf_input, errors_of, form_errors, text_field, when, Conso
 use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
 use crate::http::users::parse;
-use crate::service::{users, DomainError, DomainResult, SystemRole, UserAccess, UserId};
+use crate::service::{
+    users, verification, DomainError, DomainResult, SystemRole, UserAccess, UserId,
+};
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 use crate::validate::FieldErrors;
@@ -233,6 +235,8 @@ async fn render_user(
                     (form_errors(&ps.status_errors, &[]))
                     dl.facts {
                         dt { "Active" } dd { @if u.is_active { "yes" } @else { "no" } }
+                        dt { "E-mail" } dd #email-verified { (match u.email_verified {
+                            Some(true) => "confirmed", Some(false) => "confirmation pending", None => "not asked" }) }
                         dt { "Joined" } dd { (when(Some(u.date_joined))) " UTC" }
                         dt { "Last login" } dd { (when(u.last_login)) @if u.last_login.is_some() { " UTC" } }
                     }
@@ -245,6 +249,13 @@ async fn render_user(
                         } @else {
                             input type="hidden" name="is_active" value="true";
                             button type="submit" #activate { "Activate" }
+                        }
+                    }
+                    @if u.email_verified != Some(true) && !u.email.is_empty() {
+                        form method="post" action=(format!("/admin/users/{}/active", u.id)) {
+                            (csrf_input(&c.csrf))
+                            input type="hidden" name="email_verified" value="true";
+                            button.secondary type="submit" #mark-verified { "Mark e-mail confirmed" }
                         }
                     }
                 }
@@ -347,7 +358,7 @@ pub(super) async fn update(
     let (c, form, u) = posted(&state, id, &parts, body).await?;
     let draft = Draft::from_form(&form);
     let body = changed_only(form_body(form), &u);
-    let result = patch_user(&state, &c, &u, &body).await;
+    let result = patch_user(&state, &c, &parts, &u, &body).await;
     match result {
         Ok(updated) => Ok(done(updated.id, "saved")),
         Err(e) => {
@@ -364,11 +375,14 @@ pub(super) async fn update(
 async fn patch_user(
     state: &AppState,
     c: &Console,
+    parts: &Parts,
     u: &UserRecord,
     body: &Map<String, Value>,
 ) -> DomainResult<UserRecord> {
     let patch = parse::user_patch(state, c.req.is_staff(), u, body).await?;
-    users::update(state, &c.req, u, &patch).await
+    let origin = crate::http::links::origin(parts);
+    let base = verification::link_base(state, &origin);
+    users::update(state, &c.req, u, &patch, base).await
 }
 
 fn done(id: i64, what: &str) -> Response {
@@ -382,16 +396,21 @@ pub(super) async fn set_active(
     body: RawBody,
 ) -> PageResult {
     let (c, form, u) = posted(&state, id, &parts, body).await?;
-    let active = form.get("is_active").cloned().unwrap_or(Value::Null);
-    let body = Map::from_iter([("is_active".to_string(), active)]);
-    let result = patch_user(&state, &c, &u, &body).await;
+    // The status card's buttons: activate/deactivate, or mark the address confirmed.
+    let flag = match form.contains_key("email_verified") {
+        true => "email_verified",
+        false => "is_active",
+    };
+    let value = form.get(flag).cloned().unwrap_or(Value::Null);
+    let body = Map::from_iter([(flag.to_string(), value)]);
+    let result = patch_user(&state, &c, &parts, &u, &body).await;
     match result {
         Ok(updated) => Ok(done(
             updated.id,
-            if updated.is_active {
-                "activated"
-            } else {
-                "deactivated"
+            match (flag, updated.is_active) {
+                ("email_verified", _) => "verified",
+                (_, true) => "activated",
+                (_, false) => "deactivated",
             },
         )),
         Err(e) => {

@@ -129,6 +129,7 @@ pub(super) fn flash(parts: &Parts) -> Option<String> {
         "saved" => "The changes have been saved.".into(),
         "activated" => "The user has been activated.".into(),
         "deactivated" => "The user has been deactivated.".into(),
+        "verified" => "The e-mail address is marked confirmed.".into(),
         "password" => users::PASSWORD_SET.into(),
         "deleted" => format!("The user {name} has been deleted."),
         _ => return None,

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{mfa_operations, models, operations};
+use super::{mfa_operations, models, operations, verification_operations};
 
 pub(super) fn build() -> Value {
     let ops = [
@@ -12,6 +12,7 @@ pub(super) fn build() -> Value {
         operations::auth(),
         operations::access_tokens(),
         mfa_operations::mfa(),
+        verification_operations::verification(),
         operations::server(),
         operations::organizations(),
         operations::memberships(),

@@ -28,6 +28,7 @@ mod document;
 mod mfa_operations;
 mod models;
 mod operations;
+mod verification_operations;
 mod yaml;
 
 pub fn router() -> Router<SharedState> {

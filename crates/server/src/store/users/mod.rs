@@ -8,6 +8,7 @@ mod writes;
 pub(in crate::store) use writes::{write_tx, COUNT_ACTIVE_ADMINS};
 
 pub use console::UserColumn;
+pub use writes::MailForNewUser;
 
 use super::{bind_all, fold, on_conn, on_pool, Db};
 use crate::filters::{self, Bind, Dialect, Field, Rule, SqlBuf};
@@ -30,6 +31,9 @@ pub struct UserRecord {
     pub groups: Vec<String>,
     /// How the account came to be (`registration`, `invitation`; spec §6), if recorded.
     pub created_via: Option<String>,
+    /// Whether `email` is confirmed: `None` never asked, `Some(false)` a confirmation pending
+    /// (spec §3, `service::verification`).
+    pub email_verified: Option<bool>,
 }
 
 impl UserRecord {
@@ -39,7 +43,7 @@ impl UserRecord {
 }
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.password, u.email, u.first_name, \
-     u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined, u.created_via";
+     u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined, u.created_via, u.email_verified";
 
 #[derive(FromRow)]
 pub(super) struct UserRow {
@@ -55,6 +59,7 @@ pub(super) struct UserRow {
     last_login: Option<i64>,
     date_joined: i64,
     created_via: Option<String>,
+    email_verified: Option<bool>,
 }
 
 impl From<UserRow> for UserRecord {
@@ -73,6 +78,7 @@ impl From<UserRow> for UserRecord {
             date_joined: r.date_joined,
             groups: Vec::new(),
             created_via: r.created_via,
+            email_verified: r.email_verified,
         }
     }
 }
@@ -103,8 +109,9 @@ impl UserGroupRow {
                 last_login: r.get(9)?,
                 date_joined: r.get(10)?,
                 created_via: r.get(11)?,
+                email_verified: r.get(12)?,
             },
-            group_name: r.get(12)?,
+            group_name: r.get(13)?,
         })
     }
 }
@@ -173,6 +180,8 @@ pub struct NewUser {
     /// `created_via` (spec §6): `registration` for sign-ups, `None` for accounts made by
     /// administrators and imports.
     pub created_via: Option<&'static str>,
+    /// `Some(false)` when a confirmation mail goes out with the account (spec §3.2).
+    pub email_verified: Option<bool>,
 }
 
 #[derive(Debug, thiserror::Error)]

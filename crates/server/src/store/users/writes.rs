@@ -4,7 +4,11 @@
 use super::{search_key, NewUser, UserRecord, UserRow, WriteError, FOLD_USER_COUNT, USER_COLUMNS};
 use crate::filters::Dialect;
 use crate::service::{UserId, UserPatch};
-use crate::store::{fold, is_unique_violation, now_micros, on_pool, Db};
+use crate::store::outbox::insert_mail;
+use crate::store::{fold, is_unique_violation, now_micros, on_pool, Db, NewMail};
+
+/// Makes the mail that goes out with a new account, given its id.
+pub type MailForNewUser<'a> = &'a (dyn Fn(i64) -> Option<NewMail> + Send + Sync);
 
 /// Opens a write transaction that serializes with every other user write: `BEGIN IMMEDIATE`
 /// on SQLite, a transaction-scoped advisory lock on PostgreSQL (invariants such as "one
@@ -51,6 +55,17 @@ impl Db {
     /// post-save signal), then `groups` (replacing, as DRF sets m2m after saving).
     /// Refuses, rolling back, when no active admin would remain.
     pub async fn update_user(&self, id: UserId, ch: &UserPatch) -> Result<UserRecord, WriteError> {
+        self.update_user_mailing(id, ch, None).await
+    }
+
+    /// `update_user`, queueing `mail` (a confirmation of the new address) in the same
+    /// transaction.
+    pub async fn update_user_mailing(
+        &self,
+        id: UserId,
+        ch: &UserPatch,
+        mail: Option<&NewMail>,
+    ) -> Result<UserRecord, WriteError> {
         write_tx!(self, tx => {
             // Read inside the transaction: unchanged columns keep what concurrent writers stored.
             let current: UserRow = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
@@ -62,6 +77,7 @@ impl Db {
             let is_staff = ch.is_staff.unwrap_or(current.is_staff);
             let is_superuser = ch.is_superuser.unwrap_or(current.is_superuser);
             let is_active = ch.is_active.unwrap_or(current.is_active);
+            let email_verified = ch.email_verified.unwrap_or(current.email_verified);
             let key = search_key(&username, &first, &last);
             let was_admin: i64 = sqlx::query_scalar(WAS_ACTIVE_ADMIN).bind(id).fetch_one(&mut *tx).await?;
             if username != current.username {
@@ -73,16 +89,20 @@ impl Db {
             }
             let updated = sqlx::query(
                 "UPDATE users SET username = $1, username_folded = $2, first_name = $3, last_name = $4, \
-                 email = $5, email_folded = $6, search_key = $7, is_staff = $8, is_superuser = $9, is_active = $10 \
-                 WHERE id = $11")
+                 email = $5, email_folded = $6, search_key = $7, is_staff = $8, is_superuser = $9, is_active = $10, \
+                 email_verified = $12, verification_sent_at = COALESCE($13, verification_sent_at) WHERE id = $11")
                 .bind(&username).bind(fold(&username)).bind(&first).bind(&last).bind(&email)
                 .bind(fold(&email)).bind(&key).bind(is_staff).bind(is_superuser).bind(is_active).bind(id)
+                .bind(email_verified).bind(mail.map(|_| now_micros()))
                 .execute(&mut *tx).await;
             match updated {
                 Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
                 Err(e) => return Err(e.into()),
                 Ok(r) if r.rows_affected() == 0 => return Err(WriteError::NotFound),
                 Ok(_) => {}
+            }
+            if let Some(mail) = mail {
+                insert_mail!(&mut *tx, mail)?;
             }
             if is_superuser && is_staff {
                 sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = 'admin' \
@@ -146,6 +166,16 @@ impl Db {
 
     /// Creates a user with its groups atomically; `UsernameTaken` on a case-insensitive clash.
     pub async fn create_user(&self, new: &NewUser) -> Result<UserRecord, WriteError> {
+        self.create_user_mailing(new, None).await
+    }
+
+    /// `create_user`, queueing the mail `mail` makes for the new id (a confirmation of the
+    /// address) in the same transaction.
+    pub async fn create_user_mailing(
+        &self,
+        new: &NewUser,
+        mail: Option<MailForNewUser<'_>>,
+    ) -> Result<UserRecord, WriteError> {
         let now = now_micros();
         let id: i64 = write_tx!(self, tx => {
             let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username_folded = $1")
@@ -155,17 +185,22 @@ impl Db {
             }
             let inserted = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO users (username, username_folded, password, email, email_folded, first_name, last_name, \
-                 search_key, is_staff, is_superuser, is_active, last_login, date_joined, created_via) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $14) RETURNING id")
+                 search_key, is_staff, is_superuser, is_active, last_login, date_joined, created_via, email_verified, \
+                 verification_sent_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $14, $15, $16) RETURNING id")
                 .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
                 .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
                 .bind(search_key(&new.username, &new.first_name, &new.last_name))
                 .bind(new.is_staff).bind(new.is_superuser).bind(new.logged_in.then_some(now)).bind(now).bind(new.is_active)
-                .bind(new.created_via).fetch_one(&mut *tx).await;
+                .bind(new.created_via).bind(new.email_verified).bind(mail.map(|_| now))
+                .fetch_one(&mut *tx).await;
             let id = match inserted {
                 Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
                 other => other?,
             };
+            if let Some(mail) = mail.and_then(|make| make(id)) {
+                insert_mail!(&mut *tx, &mail)?;
+            }
             for name in &new.groups {
                 sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 \
                              ON CONFLICT DO NOTHING").bind(id).bind(name).execute(&mut *tx).await?;
@@ -187,6 +222,7 @@ impl Db {
         &self,
         id: UserId,
         new: &NewUser,
+        mail: Option<MailForNewUser<'_>>,
     ) -> Result<UserRecord, WriteError> {
         let now = now_micros();
         write_tx!(self, tx => {
@@ -197,17 +233,22 @@ impl Db {
             }
             let updated = sqlx::query(
                 "UPDATE users SET username = $1, username_folded = $2, password = $3, email = $4, email_folded = $5, \
-                 first_name = $6, last_name = $7, search_key = $8, last_login = $9, created_via = 'registration' \
+                 first_name = $6, last_name = $7, search_key = $8, last_login = $9, created_via = 'registration', \
+                 email_verified = $11, verification_sent_at = $12 \
                  WHERE id = $10 AND created_via = 'invitation' AND password LIKE '!%'")
                 .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
                 .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
                 .bind(search_key(&new.username, &new.first_name, &new.last_name))
-                .bind(new.logged_in.then_some(now)).bind(id).execute(&mut *tx).await;
+                .bind(new.logged_in.then_some(now)).bind(id).bind(new.email_verified).bind(mail.map(|_| now))
+                .execute(&mut *tx).await;
             match updated {
                 Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
                 Err(e) => return Err(e.into()),
                 Ok(r) if r.rows_affected() == 0 => return Err(WriteError::NotFound),
                 Ok(_) => {}
+            }
+            if let Some(mail) = mail.and_then(|make| make(id.0)) {
+                insert_mail!(&mut *tx, &mail)?;
             }
             tx.commit().await?;
             Ok::<(), WriteError>(())
@@ -232,5 +273,39 @@ impl Db {
     pub async fn set_password_revoking(&self, user_id: i64, hash: &str) -> sqlx::Result<bool> {
         self.set_password_revoking_except(user_id, hash, crate::store::KeptCredential::Nothing)
             .await
+    }
+}
+
+impl Db {
+    /// Queues `mail` (a confirmation of `email`) for user `id` unless one was queued since
+    /// `not_before`, in one transaction; `false` when the cooldown held or the address changed.
+    pub async fn queue_verification_mail(
+        &self,
+        id: i64,
+        email: &str,
+        not_before: i64,
+        mail: &NewMail,
+    ) -> sqlx::Result<bool> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let claimed = sqlx::query(
+                "UPDATE users SET verification_sent_at = $1 WHERE id = $2 AND email_folded = $3 \
+                 AND email_verified = FALSE AND (verification_sent_at IS NULL OR verification_sent_at < $4)")
+                .bind(now_micros()).bind(id).bind(fold(email)).bind(not_before)
+                .execute(&mut *tx).await?.rows_affected() > 0;
+            if claimed {
+                insert_mail!(&mut *tx, mail)?;
+            }
+            tx.commit().await?;
+            Ok(claimed)
+        })
+    }
+
+    /// Marks user `id`'s address confirmed if it is still `email` and a confirmation is
+    /// pending; `false` otherwise (a used, stale or foreign link).
+    pub async fn confirm_email(&self, id: i64, email: &str) -> sqlx::Result<bool> {
+        on_pool!(self, p => sqlx::query(
+            "UPDATE users SET email_verified = TRUE WHERE id = $1 AND email_folded = $2 AND email_verified = FALSE")
+            .bind(id).bind(fold(email)).execute(p).await.map(|r| r.rows_affected() > 0))
     }
 }
