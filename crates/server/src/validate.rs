@@ -129,6 +129,18 @@ pub fn is_valid_email(s: &str) -> bool {
         && !tld.chars().all(|c| c.is_ascii_digit())
 }
 
+/// The `email` of a body that must name an address (password reset, confirmation re-send):
+/// required, not blank, valid.
+pub fn required_email(body: &Map<String, Value>) -> Result<String, FieldErrors> {
+    let refuse = |msgs: Vec<String>| vec![("email".to_string(), msgs)];
+    match body.get("email").map(email_field) {
+        None => Err(refuse(vec!["This field is required.".into()])),
+        Some(Err(m)) => Err(refuse(m)),
+        Some(Ok(e)) if e.is_empty() => Err(refuse(vec!["This field may not be blank.".into()])),
+        Some(Ok(e)) => Ok(e),
+    }
+}
+
 /// DRF `EmailField` appends its e-mail check after `CharField`'s validators.
 pub fn email_field(value: &Value) -> Result<String, Vec<String>> {
     let s = text_value(value, true)?;

@@ -46,12 +46,7 @@ pub async fn request_reset(
     if users.is_empty() {
         return Ok(());
     }
-    let base = state
-        .mailer
-        .settings
-        .public_url
-        .as_deref()
-        .unwrap_or(origin);
+    let base = state.mailer.link_base(origin);
     let mut mails = Vec::with_capacity(users.len());
     for user in &users {
         match reset_mail(state, user, email, base) {

@@ -112,7 +112,7 @@ async fn login(
     if verification::blocks_login(&state, &user) {
         // CVAT's answer is HTML, not JSON; the mail goes out again (within the cooldown).
         let origin = links::origin(&parts);
-        verification::send_again(&state, &user, verification::link_base(&state, &origin)).await?;
+        verification::send_again(&state, &user, state.mailer.link_base(&origin)).await?;
         let html = [(header::CONTENT_TYPE, "text/html; charset=utf-8")];
         return Ok((
             StatusCode::BAD_REQUEST,
@@ -317,7 +317,7 @@ async fn register(
         email_verified: verification.is_on().then_some(false),
     };
     let origin = links::origin(&parts);
-    let base = verification::link_base(&state, &origin);
+    let base = state.mailer.link_base(&origin);
     let name = format!("{} {}", new.first_name, new.last_name);
     let make_mail = |id: i64| {
         verification::confirmation_mail(&state, id, &new.username, &new.email, &name, base)

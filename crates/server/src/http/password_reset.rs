@@ -35,16 +35,7 @@ async fn reset(
     body: RawBody,
 ) -> ApiResult<Response> {
     let body = body.parse_object().await?;
-    let email = match body.get("email") {
-        None => return Err(ApiError::field("email", "This field is required.")),
-        Some(v) => match validate::email_field(v) {
-            Err(m) => return Err(ApiError::Fields(vec![("email".into(), m)])),
-            Ok(e) if e.is_empty() => {
-                return Err(ApiError::field("email", "This field may not be blank."))
-            }
-            Ok(e) => e,
-        },
-    };
+    let email = validate::required_email(&body).map_err(ApiError::Fields)?;
     let client = links::client_address(&parts);
     password_reset::request_reset(&state, &email, &links::origin(&parts), &client).await?;
     Ok(views::detail_ok(RESET_SENT))

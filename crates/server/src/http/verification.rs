@@ -94,17 +94,8 @@ async fn resend(
     body: RawBody,
 ) -> ApiResult<Response> {
     let body = body.parse_object().await?;
-    let email = match body.get("email") {
-        None => return Err(ApiError::field("email", "This field is required.")),
-        Some(v) => match validate::email_field(v) {
-            Err(m) => return Err(ApiError::Fields(vec![("email".into(), m)])),
-            Ok(e) if e.is_empty() => {
-                return Err(ApiError::field("email", "This field may not be blank."))
-            }
-            Ok(e) => e,
-        },
-    };
+    let email = validate::required_email(&body).map_err(ApiError::Fields)?;
     let origin = links::origin(&parts);
-    verification::resend_to(&state, &email, verification::link_base(&state, &origin)).await?;
+    verification::resend_to(&state, &email, state.mailer.link_base(&origin)).await?;
     Ok(views::detail_ok(RESEND_DONE))
 }

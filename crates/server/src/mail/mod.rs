@@ -45,6 +45,12 @@ impl Mailer {
         self.wake.notify_one();
     }
 
+    /// The scheme and host links in mails start with: `--public-url`, else `origin` (the
+    /// scheme and host of the request that caused the mail).
+    pub fn link_base<'a>(&'a self, origin: &'a str) -> &'a str {
+        self.settings.public_url.as_deref().unwrap_or(origin)
+    }
+
     pub(crate) fn wake(&self) -> Arc<Notify> {
         self.wake.clone()
     }

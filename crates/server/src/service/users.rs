@@ -183,7 +183,7 @@ pub async fn create_superuser(db: &Db, cmd: CreateUser) -> DomainResult<UserReco
 /// Applies a PATCH to a user the requester may modify, in one transaction (the last-admin
 /// guard answers a conflict). Staff who are not admins may not touch the admin-only fields.
 /// A new address needs confirming while verification is on: the mail's link starts with
-/// `base` (`verification::link_base`).
+/// `base` (`Mailer::link_base`).
 pub async fn update(
     state: &AppState,
     req: &Requester,

@@ -97,16 +97,6 @@ pub fn key_matches(secret: &str, key: &str, user: &UserRecord, now: i64) -> bool
     }
 }
 
-/// Where a link's mail points: `--public-url`, else the request's scheme and host.
-pub fn link_base<'a>(state: &'a AppState, origin: &'a str) -> &'a str {
-    state
-        .mailer
-        .settings
-        .public_url
-        .as_deref()
-        .unwrap_or(origin)
-}
-
 /// allauth's `email_confirmation_signup` mail (spec §3.3) to `email`, for user `id`.
 pub fn confirmation_mail(
     state: &AppState,

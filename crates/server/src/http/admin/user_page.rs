@@ -14,9 +14,7 @@ use super::{console, csrf_input, errors_of, form_errors, text_field, when, Conso
 use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
 use crate::http::users::parse;
-use crate::service::{
-    users, verification, DomainError, DomainResult, SystemRole, UserAccess, UserId,
-};
+use crate::service::{users, DomainError, DomainResult, SystemRole, UserAccess, UserId};
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 use crate::validate::FieldErrors;
@@ -381,7 +379,7 @@ async fn patch_user(
 ) -> DomainResult<UserRecord> {
     let patch = parse::user_patch(state, c.req.is_staff(), u, body).await?;
     let origin = crate::http::links::origin(parts);
-    let base = verification::link_base(state, &origin);
+    let base = state.mailer.link_base(&origin);
     users::update(state, &c.req, u, &patch, base).await
 }
 

@@ -21,7 +21,7 @@ use super::pagination::{stream_all, PageRequest, STREAM_BATCH};
 use super::{links, views};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::filters;
-use crate::service::{users, verification, Requester, UserAccess, UserId};
+use crate::service::{users, Requester, UserAccess, UserId};
 use crate::state::SharedState;
 use crate::store::{UserQuery, UserRecord};
 
@@ -151,7 +151,7 @@ async fn update(
     let body = body.parse_object().await?;
     let patch = parse::user_patch(&state, req.is_staff(), &target, &body).await?;
     let origin = links::origin(&parts);
-    let base = verification::link_base(&state, &origin);
+    let base = state.mailer.link_base(&origin);
     let updated = users::update(&state, &req, &target, &patch, base).await?;
     Ok(views::respond(StatusCode::OK, &parts, |o| {
         views::meta_user(&updated, o, req.is_staff())

@@ -91,16 +91,6 @@ fn unusable_password() -> String {
     )
 }
 
-/// The scheme and host links in mails start with: `--public-url`, else the request's.
-fn base<'a>(state: &'a AppState, origin: &'a str) -> &'a str {
-    state
-        .mailer
-        .settings
-        .public_url
-        .as_deref()
-        .unwrap_or(origin)
-}
-
 fn render_mail(
     state: &AppState,
     origin: &str,
@@ -116,7 +106,7 @@ fn render_mail(
         inviter,
         org_slug,
         key,
-        base: base(state, origin),
+        base: state.mailer.link_base(origin),
     };
     // Addresses passed the e-mail validator; one lettre still refuses is not an address.
     mail::render(&state.mailer, &m)
