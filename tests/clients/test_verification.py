@@ -79,6 +79,8 @@ def test_advanced_auth_is_booleans(server):
     conn.request("GET", "/api/server/advanced-auth")
     r = conn.getresponse()
     assert r.status == 200
-    assert json.loads(r.read()) == {"GOOGLE_ACCOUNT_AUTHENTICATION": False,
-                                    "GITHUB_ACCOUNT_AUTHENTICATION": False}
+    body = json.loads(r.read())
+    assert body["GOOGLE_ACCOUNT_AUTHENTICATION"] is False
+    assert body["GITHUB_ACCOUNT_AUTHENTICATION"] is False
+    assert body["password"] == {"enabled": True, "registration": True}
     conn.close()

@@ -181,6 +181,17 @@ Examples:
   printf '%s' \"$NEW_PASSWORD\" | cvat-users password-reset confirm --uid MQ --token TOKEN --password-stdin"
     )]
     PasswordReset(commands::password_reset::PasswordResetCommand),
+    /// Block or unblock an account, or clear its login lock (administrators only).
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  cvat-users access show 42
+  cvat-users access block 42
+  cvat-users access unblock 42
+  cvat-users access unlock 42 --output json"
+    )]
+    Access(commands::access::AccessCommand),
 }
 
 fn main() -> ExitCode {
@@ -222,6 +233,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Mfa(command) => commands::mfa::run(&ctx, command),
         Command::Invitations(command) => commands::invitations::run(&ctx, command),
         Command::PasswordReset(command) => commands::password_reset::run(&ctx, command),
+        Command::Access(command) => commands::access::run(&ctx, command),
     };
     result.map_err(|mut f| {
         if uses_saved_token && f.status == Some(401) {

@@ -248,3 +248,35 @@ fn sdk_methods() {
         .unwrap_err();
     assert!(err.is_status(403), "{err}");
 }
+
+#[test]
+fn access_blocks_unblocks_and_unlocks_an_account() {
+    let server = TestServer::start();
+    let cli = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
+    let (id, _) = server.register("cli_blocked");
+    let id = id.to_string();
+    let run = cli.run(&["--output", "json", "access", "block", &id]).ok();
+    assert_eq!(run.json()["blocked"], true);
+    assert!(!can_log_in(&server, "cli_blocked", PASSWORD));
+    let run = cli.run(&["access", "show", &id]).ok();
+    assert!(run.stdout.contains("BLOCKED"), "{}", run.stdout);
+    assert!(
+        run.stdout.lines().nth(1).unwrap().starts_with("yes"),
+        "{}",
+        run.stdout
+    );
+    let run = cli
+        .run(&["--output", "json", "access", "unblock", &id])
+        .ok();
+    assert_eq!(run.json()["blocked"], false);
+    assert!(can_log_in(&server, "cli_blocked", PASSWORD));
+    let run = cli.run(&["--output", "csv", "access", "unlock", &id]).ok();
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("BLOCKED,BLOCKED SINCE,LOGIN LOCKED,RETRY AFTER (S)")
+    );
+    // Not for non-admins: the server's 403, as an error.
+    let user = Cli::logged_in(&server, "cli_blocked", PASSWORD);
+    let err = user.run(&["access", "block", &id]).fails();
+    assert!(err.contains("permission"), "{err}");
+}

@@ -144,6 +144,47 @@ pub struct About {
 pub struct AdvancedAuthentication {
     pub GOOGLE_ACCOUNT_AUTHENTICATION: bool,
     pub GITHUB_ACCOUNT_AUTHENTICATION: bool,
+    /// Password logins, and whether anyone may register.
+    pub password: PasswordMethod,
+    /// The second factors users may add.
+    pub mfa: MfaMethods,
+}
+
+/// `advanced-auth.password`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordMethod {
+    pub enabled: bool,
+    /// `false` when self-registration is off (`--registration-disabled`).
+    pub registration: bool,
+}
+
+/// `advanced-auth.mfa`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaMethods {
+    pub enabled: bool,
+    /// `totp`, `recovery_code`.
+    pub methods: Vec<String>,
+    /// Basic credentials of enrolled users pass with a current code in this header (`null`
+    /// when `--mfa-basic-otp-header=false`).
+    pub otp_header: Option<String>,
+}
+
+// `GET /api/users/{id}/access` and the answers of `block`, `unblock` and `DELETE login-lock`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountAccess {
+    /// No credential of a blocked account authenticates.
+    pub blocked: bool,
+    /// When the account was blocked.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, required))]
+    pub blocked_date: Option<String>,
+    /// Password logins are locked after repeated failures.
+    pub login_locked: bool,
+    /// Seconds until they unlock, while locked.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub login_retry_after: Option<u64>,
 }
 
 // `GET /api/server/health`: `ok`, or why not.

@@ -2,11 +2,12 @@
 //! exactly what the server writes and sends the fields the server's OpenAPI document describes.
 
 pub use cvat_proto::{
-    About, AcceptInvitation, AccessToken, AccessTokenWriteRequest, BasicUser, Detail, Invitation,
-    InvitationWriteRequest, LoginRequest, MetaUser, OrganizationInfo, OrganizationWriteRequest,
-    Paginated, PaginatedMetaUserList, PasswordChangeRequest, PasswordResetConfirmRequest,
-    PasswordResetRequest, PasswordSetRequest, PatchedMembershipWriteRequest, PatchedUserRequest,
-    RegisterRequest, Registered, SigningRequest, Token, User, UserCreateRequest, USER_KEYS,
+    About, AcceptInvitation, AccessToken, AccessTokenWriteRequest, AccountAccess,
+    AdvancedAuthentication, BasicUser, Detail, Invitation, InvitationWriteRequest, LoginRequest,
+    MetaUser, OrganizationInfo, OrganizationWriteRequest, Paginated, PaginatedMetaUserList,
+    PasswordChangeRequest, PasswordResetConfirmRequest, PasswordResetRequest, PasswordSetRequest,
+    PatchedMembershipWriteRequest, PatchedUserRequest, RegisterRequest, Registered, SigningRequest,
+    Token, User, UserCreateRequest, USER_KEYS,
 };
 pub use cvat_proto::{
     MfaDisableRequest, MfaLogin, MfaLoginRequest, MfaStatus, RecoveryCodes, RecoveryCodesRequest,

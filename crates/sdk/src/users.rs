@@ -318,4 +318,34 @@ impl UsersApi<'_> {
         self.client
             .get_json(Request::new(Method::POST, format!("/api/users/{id}/password")).json(request))
     }
+
+    /// `GET /api/users/{id}/access`: whether the account is blocked or its logins locked.
+    #[doc(alias = "retrieve_access")]
+    pub fn users_access(&self, id: i64) -> Result<crate::AccountAccess> {
+        self.access_call(Method::GET, id, "access")
+    }
+
+    /// `POST /api/users/{id}/block`: no credential of the account authenticates until
+    /// [`users_unblock`](Self::users_unblock); its data and memberships stay.
+    #[doc(alias = "create_block")]
+    pub fn users_block(&self, id: i64) -> Result<crate::AccountAccess> {
+        self.access_call(Method::POST, id, "block")
+    }
+
+    /// `POST /api/users/{id}/unblock`.
+    #[doc(alias = "create_unblock")]
+    pub fn users_unblock(&self, id: i64) -> Result<crate::AccountAccess> {
+        self.access_call(Method::POST, id, "unblock")
+    }
+
+    /// `DELETE /api/users/{id}/login-lock`: forgets the account's failed passwords and codes.
+    #[doc(alias = "destroy_login_lock")]
+    pub fn users_clear_login_lock(&self, id: i64) -> Result<crate::AccountAccess> {
+        self.access_call(Method::DELETE, id, "login-lock")
+    }
+
+    fn access_call(&self, method: Method, id: i64, what: &str) -> Result<crate::AccountAccess> {
+        self.client
+            .get_json(Request::new(method, format!("/api/users/{id}/{what}")))
+    }
 }

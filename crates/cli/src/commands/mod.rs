@@ -1,7 +1,8 @@
 //! The commands, one module a group: logging in and out (`auth`), reading and changing users
-//! (`users`), administration (`admin`), organization invitations (`invitations`), a
+//! (`users`), administration (`admin`, `access`), organization invitations (`invitations`), a
 //! forgotten password (`password_reset`), the second factor (`mfa`); and what they share (reading passwords, group lists).
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod invitations;

@@ -155,6 +155,7 @@ mod tests {
             groups: vec![],
             created_via: None,
             email_verified: None,
+            blocked_date: None,
         }
     }
 

@@ -105,8 +105,19 @@ fn unauthorized(msg: &str) -> ApiError {
     ApiError::Unauthorized(msg.to_string())
 }
 
-/// Authenticates a request; `Ok(None)` is an anonymous request.
+/// Authenticates a request; `Ok(None)` is an anonymous request. No credential of a blocked
+/// account passes (`service::access`).
 pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<Identity>> {
+    let identity = identify(state, parts).await?;
+    match &identity {
+        Some(id) if crate::service::access::is_blocked(&id.user) => {
+            Err(unauthorized(crate::service::access::BLOCKED))
+        }
+        _ => Ok(identity),
+    }
+}
+
+async fn identify(state: &AppState, parts: &Parts) -> ApiResult<Option<Identity>> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.as_bytes();
         let mut words = value
@@ -291,9 +302,15 @@ pub async fn check_password_login(
     password: &str,
 ) -> ApiResult<Option<UserRecord>> {
     let matching = users_named(state, login).await?;
-    Ok(verify_login(state, parts, login, password, matching)
-        .await?
-        .map(|(user, _)| user))
+    let user = verify_login(state, parts, login, password, matching).await?;
+    match user {
+        // Told only to whoever knows the password.
+        Some((user, _)) if crate::service::access::is_blocked(&user) => Err(ApiError::detail(
+            StatusCode::FORBIDDEN,
+            crate::service::access::BLOCKED,
+        )),
+        other => Ok(other.map(|(user, _)| user)),
+    }
 }
 
 /// The password check of `check_password_login` on the users `login` names; with the user,

@@ -5,7 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{fold, now_micros, UserRecord};
 
-const ACCOUNT: &str = "account";
+pub(crate) const ACCOUNT: &str = "account";
 const ADDRESS: &str = "address";
 const MICROS: i64 = 1_000_000;
 
@@ -88,4 +88,23 @@ pub async fn succeeded(state: &AppState, user: &UserRecord) -> ApiResult<()> {
         .clear_login_failures(ACCOUNT, &fold(&user.username))
         .await?;
     Ok(())
+}
+
+/// Seconds until `username`'s password logins unlock, if they are locked now.
+pub async fn account_locked_for(state: &AppState, username: &str) -> sqlx::Result<Option<u64>> {
+    let s = &state.settings;
+    if s.failures_per_account <= 0 {
+        return Ok(None);
+    }
+    let (now, window) = (now_micros(), s.lockout_secs * MICROS);
+    let subject = fold(username);
+    let recent = state
+        .db
+        .recent_login_failures(
+            &[(ACCOUNT, subject.as_str(), s.failures_per_account)],
+            now - 2 * window,
+        )
+        .await?;
+    let times = recent.into_iter().next().unwrap_or_default();
+    Ok(locked_for(&times, s.failures_per_account, window, now))
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use cvat_proto::{About, AdvancedAuthentication, Health};
+use cvat_proto::{About, AdvancedAuthentication, Health, MfaMethods, PasswordMethod};
 
 use super::extract::MaybeIdentity;
 
@@ -34,12 +34,25 @@ async fn about() -> Response {
     cvat_json(StatusCode::OK, &about)
 }
 
-/// CVAT 2.3.0's login-method discovery: no Google or GitHub login here, so both are off.
+/// CVAT 2.3.0's login-method discovery: no Google or GitHub login here, so both are off; the
+/// extra keys (our design, sso-and-mfa §4.11) say what is on.
 /// Anonymous, but invalid credentials still get 401 (as CVAT's authentication classes do).
-async fn advanced_auth(MaybeIdentity(_): MaybeIdentity) -> Response {
+async fn advanced_auth(
+    State(state): State<SharedState>,
+    MaybeIdentity(_): MaybeIdentity,
+) -> Response {
     let methods = AdvancedAuthentication {
         GOOGLE_ACCOUNT_AUTHENTICATION: false,
         GITHUB_ACCOUNT_AUTHENTICATION: false,
+        password: PasswordMethod {
+            enabled: true,
+            registration: !state.settings.registration_disabled,
+        },
+        mfa: MfaMethods {
+            enabled: true,
+            methods: vec!["totp".into(), "recovery_code".into()],
+            otp_header: state.mfa.basic_otp_header.then(|| "X-CVAT-OTP".to_string()),
+        },
     };
     cvat_json(StatusCode::OK, &methods)
 }

@@ -7,6 +7,7 @@
 //! a `DomainError`, which knows nothing of HTTP (`crate::error` maps it to CVAT's shapes in
 //! one place, the console to form errors).
 
+pub mod access;
 mod error;
 pub mod invitations;
 pub mod mfa;

@@ -73,6 +73,8 @@ pub enum UserAccess {
     View,
     Modify,
     SetPassword,
+    /// Blocking, unblocking and clearing locks (`service::access`): the admin privilege.
+    Administer,
 }
 
 impl UserAccess {
@@ -81,6 +83,7 @@ impl UserAccess {
             UserAccess::View => req.can_view(target.0),
             UserAccess::Modify => req.can_modify(target.0),
             UserAccess::SetPassword => req.can_set_password(),
+            UserAccess::Administer => req.is_admin(),
         }
     }
 }

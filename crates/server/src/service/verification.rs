@@ -277,6 +277,7 @@ mod tests {
             groups: Vec::new(),
             created_via: None,
             email_verified: Some(false),
+            blocked_date: None,
         }
     }
 

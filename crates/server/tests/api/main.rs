@@ -4,6 +4,7 @@
 
 mod common;
 
+mod access;
 mod access_tokens;
 mod admin_api;
 mod auth;

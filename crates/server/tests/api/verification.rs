@@ -328,14 +328,24 @@ fn without_verification_nothing_is_mailed_and_the_link_route_is_absent() {
 }
 
 #[test]
-fn advanced_auth_answers_cvat_2_3_shape_with_booleans() {
+fn advanced_auth_answers_cvat_2_3_shape_with_booleans_and_what_is_on() {
     let s = TestServer::start();
     let r = s.get("/api/server/advanced-auth", &Auth::None);
     r.expect(200);
     assert_eq!(
         r.json(),
-        json!({"GOOGLE_ACCOUNT_AUTHENTICATION": false, "GITHUB_ACCOUNT_AUTHENTICATION": false})
+        json!({
+            "GOOGLE_ACCOUNT_AUTHENTICATION": false,
+            "GITHUB_ACCOUNT_AUTHENTICATION": false,
+            "password": {"enabled": true, "registration": true},
+            "mfa": {"enabled": true, "methods": ["totp", "recovery_code"], "otp_header": "X-CVAT-OTP"}
+        })
     );
     s.get("/api/server/advanced-auth", &Auth::Token("nonsense".into()))
         .expect(401);
+    let closed =
+        TestServer::start_with(&["--registration-disabled", "--mfa-basic-otp-header=false"]);
+    let r = closed.get("/api/server/advanced-auth", &Auth::None).json();
+    assert_eq!(r["password"]["registration"], false);
+    assert_eq!(r["mfa"]["otp_header"], serde_json::Value::Null);
 }

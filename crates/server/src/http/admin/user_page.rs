@@ -1,4 +1,5 @@
-//! A user's page (edit, activate/deactivate, set a password, delete with confirmation) and
+//! A user's page (edit, set a password, delete with confirmation; the status card is in
+//! `user_status`) and
 //! "new user". Forms are parsed by the API's parsers (`http::users::parse`) and applied by the
 //! domain operations (`service::users`).
 
@@ -9,12 +10,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
+use super::user_status::status_card;
 use super::users::flash;
-use super::{console, csrf_input, errors_of, form_errors, text_field, when, Console, PageResult};
+use super::{console, csrf_input, errors_of, form_errors, text_field, Console, PageResult};
 use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
 use crate::http::users::parse;
-use crate::service::{users, DomainError, DomainResult, SystemRole, UserAccess, UserId};
+use crate::service::{access, users, DomainError, DomainResult, SystemRole, UserAccess, UserId};
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 use crate::validate::FieldErrors;
@@ -156,7 +158,7 @@ async fn viewed(
 }
 
 /// A POST on a user's page: the console, its CSRF-checked form and the user of the path.
-async fn posted(
+pub(super) async fn posted(
     state: &AppState,
     id: Result<PathId, ApiError>,
     parts: &Parts,
@@ -168,7 +170,7 @@ async fn posted(
 }
 
 /// The user's page again, with `e` shown on the form `place` puts it in.
-async fn failed(
+pub(super) async fn failed(
     state: &AppState,
     c: &Console,
     parts: &Parts,
@@ -182,10 +184,20 @@ async fn failed(
 
 /// Errors and submitted values of the page's three forms.
 #[derive(Default)]
-struct PageState {
+pub(super) struct PageState {
     edit: Option<(Draft, FieldErrors)>,
     status_errors: FieldErrors,
     password_errors: FieldErrors,
+}
+
+impl PageState {
+    /// The page with `errors` on the status card.
+    pub(super) fn on_status(errors: FieldErrors) -> PageState {
+        PageState {
+            status_errors: errors,
+            ..Default::default()
+        }
+    }
 }
 
 async fn render_user(
@@ -199,6 +211,9 @@ async fn render_user(
     let groups = state
         .db
         .group_names()
+        .await
+        .map_err(|e| c.error(parts, e))?;
+    let access = access::access(state, &c.req, u)
         .await
         .map_err(|e| c.error(parts, e))?;
     let (draft, edit_errors) = ps.edit.unwrap_or_else(|| (Draft::of(u), Vec::new()));
@@ -228,35 +243,7 @@ async fn render_user(
                 }
             }
             div {
-                div.card #status {
-                    h2 { "Status" }
-                    (form_errors(&ps.status_errors, &[]))
-                    dl.facts {
-                        dt { "Active" } dd { @if u.is_active { "yes" } @else { "no" } }
-                        dt { "E-mail" } dd #email-verified { (match u.email_verified {
-                            Some(true) => "confirmed", Some(false) => "confirmation pending", None => "not asked" }) }
-                        dt { "Joined" } dd { (when(Some(u.date_joined))) " UTC" }
-                        dt { "Last login" } dd { (when(u.last_login)) @if u.last_login.is_some() { " UTC" } }
-                    }
-                    br;
-                    form method="post" action=(format!("/admin/users/{}/active", u.id)) {
-                        (csrf_input(&c.csrf))
-                        @if u.is_active {
-                            input type="hidden" name="is_active" value="false";
-                            button.secondary type="submit" #deactivate { "Deactivate" }
-                        } @else {
-                            input type="hidden" name="is_active" value="true";
-                            button type="submit" #activate { "Activate" }
-                        }
-                    }
-                    @if u.email_verified != Some(true) && !u.email.is_empty() {
-                        form method="post" action=(format!("/admin/users/{}/active", u.id)) {
-                            (csrf_input(&c.csrf))
-                            input type="hidden" name="email_verified" value="true";
-                            button.secondary type="submit" #mark-verified { "Mark e-mail confirmed" }
-                        }
-                    }
-                }
+                (status_card(c, u, &ps.status_errors, &access))
                 div.card #set-password {
                     h2 { "Set a password" }
                     p.sub { "Signs the user out everywhere: sessions, API token and access tokens are revoked." }
@@ -370,7 +357,7 @@ pub(super) async fn update(
 }
 
 /// The API's PATCH of a user, with the console's requester.
-async fn patch_user(
+pub(super) async fn patch_user(
     state: &AppState,
     c: &Console,
     parts: &Parts,
@@ -383,42 +370,8 @@ async fn patch_user(
     users::update(state, &c.req, u, &patch, base).await
 }
 
-fn done(id: i64, what: &str) -> Response {
+pub(super) fn done(id: i64, what: &str) -> Response {
     Redirect::to(&format!("/admin/users/{id}?done={what}")).into_response()
-}
-
-pub(super) async fn set_active(
-    State(state): State<SharedState>,
-    id: Result<PathId, ApiError>,
-    parts: Parts,
-    body: RawBody,
-) -> PageResult {
-    let (c, form, u) = posted(&state, id, &parts, body).await?;
-    // The status card's buttons: activate/deactivate, or mark the address confirmed.
-    let flag = match form.contains_key("email_verified") {
-        true => "email_verified",
-        false => "is_active",
-    };
-    let value = form.get(flag).cloned().unwrap_or(Value::Null);
-    let body = Map::from_iter([(flag.to_string(), value)]);
-    let result = patch_user(&state, &c, &parts, &u, &body).await;
-    match result {
-        Ok(updated) => Ok(done(
-            updated.id,
-            match (flag, updated.is_active) {
-                ("email_verified", _) => "verified",
-                (_, true) => "activated",
-                (_, false) => "deactivated",
-            },
-        )),
-        Err(e) => {
-            let status = |status_errors| PageState {
-                status_errors,
-                ..Default::default()
-            };
-            failed(&state, &c, &parts, &u, e, status).await
-        }
-    }
 }
 
 pub const PASSWORDS_DIFFER: &str = "The two password fields didn\u{2019}t match.";

@@ -9,6 +9,7 @@ use axum::Router;
 use maud::html;
 
 use super::user_page as page;
+use super::user_status as status;
 use super::{console, error_page, query, when, PageResult};
 use crate::error::ApiError;
 use crate::http::extract::py_int;
@@ -22,7 +23,8 @@ pub fn router() -> Router<SharedState> {
         .route("/admin/users", get(list))
         .route("/admin/users/new", get(page::new_page).post(page::create))
         .route("/admin/users/{id}", get(page::detail).post(page::update))
-        .route("/admin/users/{id}/active", post(page::set_active))
+        .route("/admin/users/{id}/active", post(status::set_active))
+        .route("/admin/users/{id}/access", post(status::set_access))
         .route("/admin/users/{id}/password", post(page::password))
         .route(
             "/admin/users/{id}/delete",
@@ -130,6 +132,9 @@ pub(super) fn flash(parts: &Parts) -> Option<String> {
         "activated" => "The user has been activated.".into(),
         "deactivated" => "The user has been deactivated.".into(),
         "verified" => "The e-mail address is marked confirmed.".into(),
+        "block" => "The account is blocked: none of its credentials works.".into(),
+        "unblock" => "The account is unblocked.".into(),
+        "unlock" => "The login lock is cleared.".into(),
         "password" => users::PASSWORD_SET.into(),
         "deleted" => format!("The user {name} has been deleted."),
         _ => return None,

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{mfa_operations, models, operations, verification_operations};
+use super::{access_operations, mfa_operations, models, operations, verification_operations};
 
 pub(super) fn build() -> Value {
     let ops = [
@@ -13,6 +13,7 @@ pub(super) fn build() -> Value {
         operations::access_tokens(),
         mfa_operations::mfa(),
         verification_operations::verification(),
+        access_operations::access(),
         operations::server(),
         operations::organizations(),
         operations::memberships(),

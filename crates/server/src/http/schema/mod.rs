@@ -24,6 +24,7 @@ use super::links;
 use crate::error::ApiError;
 use crate::state::SharedState;
 
+mod access_operations;
 mod document;
 mod mfa_operations;
 mod models;

@@ -4,6 +4,7 @@
 //! Handlers parse CVAT's bodies into commands (`parse`, which the console at `/admin/` uses
 //! too) and call `crate::service::users`, so both paths share every rule.
 
+mod access;
 pub mod parse;
 
 use axum::extract::State;
@@ -57,6 +58,7 @@ pub fn router() -> Router<SharedState> {
                 .fallback(super::method_not_allowed)
                 .layer(allow("POST")),
         )
+        .merge(access::router())
 }
 
 /// `search`, `filter` and the simple filters of a request (they apply to detail routes too).

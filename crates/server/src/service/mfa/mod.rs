@@ -22,7 +22,7 @@ use crate::state::AppState;
 use crate::store::{digest, now_micros, EnableOutcome, UserRecord};
 
 /// The failed-login table's scope for wrong codes (subject: the user id).
-const FAILURES: &str = "mfa";
+pub(crate) const FAILURES: &str = "mfa";
 const MICROS: i64 = 1_000_000;
 
 /// A second factor as the client sent it.

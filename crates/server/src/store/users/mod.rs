@@ -34,6 +34,8 @@ pub struct UserRecord {
     /// Whether `email` is confirmed: `None` never asked, `Some(false)` a confirmation pending
     /// (spec §3, `service::verification`).
     pub email_verified: Option<bool>,
+    /// When an administrator blocked the account (`service::access`); `None`: not blocked.
+    pub blocked_date: Option<i64>,
 }
 
 impl UserRecord {
@@ -43,7 +45,7 @@ impl UserRecord {
 }
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.password, u.email, u.first_name, \
-     u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined, u.created_via, u.email_verified";
+     u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined, u.created_via, u.email_verified, u.blocked_date";
 
 #[derive(FromRow)]
 pub(super) struct UserRow {
@@ -60,6 +62,7 @@ pub(super) struct UserRow {
     date_joined: i64,
     created_via: Option<String>,
     email_verified: Option<bool>,
+    blocked_date: Option<i64>,
 }
 
 impl From<UserRow> for UserRecord {
@@ -79,6 +82,7 @@ impl From<UserRow> for UserRecord {
             groups: Vec::new(),
             created_via: r.created_via,
             email_verified: r.email_verified,
+            blocked_date: r.blocked_date,
         }
     }
 }
@@ -110,8 +114,9 @@ impl UserGroupRow {
                 date_joined: r.get(10)?,
                 created_via: r.get(11)?,
                 email_verified: r.get(12)?,
+                blocked_date: r.get(13)?,
             },
-            group_name: r.get(13)?,
+            group_name: r.get(14)?,
         })
     }
 }

@@ -35,16 +35,17 @@ pub(in crate::store) use write_tx;
 
 pub(in crate::store) const COUNT_ACTIVE_ADMINS: &str =
     "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id \
-     JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active";
+     JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active AND u.blocked_date IS NULL";
 
 const COUNT_ACTIVE_STAFF_ADMINS: &str =
     "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id \
-     JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active AND u.is_staff";
+     JOIN groups g ON g.id = ug.group_id WHERE g.name = 'admin' AND u.is_active AND u.is_staff \
+     AND u.blocked_date IS NULL";
 
-/// 1 when user `$1` is an active admin, else 0.
+/// 1 when user `$1` is an active, unblocked admin, else 0.
 const WAS_ACTIVE_ADMIN: &str =
     "SELECT COUNT(*) FROM users u JOIN user_groups ug ON ug.user_id = u.id JOIN groups g ON g.id = ug.group_id \
-     WHERE u.id = $1 AND u.is_active AND g.name = 'admin'";
+     WHERE u.id = $1 AND u.is_active AND u.blocked_date IS NULL AND g.name = 'admin'";
 
 impl Db {
     pub async fn count_active_admins(&self) -> sqlx::Result<i64> {
@@ -307,5 +308,33 @@ impl Db {
         on_pool!(self, p => sqlx::query(
             "UPDATE users SET email_verified = TRUE WHERE id = $1 AND email_folded = $2 AND email_verified = FALSE")
             .bind(id).bind(fold(email)).execute(p).await.map(|r| r.rows_affected() > 0))
+    }
+}
+
+impl Db {
+    /// Blocks (at `now`) or unblocks user `id`. Refuses, rolling back, to block the last active
+    /// unblocked admin. `NotFound` when there is no such user.
+    pub async fn set_blocked(&self, id: UserId, blocked: bool) -> Result<UserRecord, WriteError> {
+        write_tx!(self, tx => {
+            let was_admin: i64 = sqlx::query_scalar(WAS_ACTIVE_ADMIN).bind(id).fetch_one(&mut *tx).await?;
+            // Blocking keeps the first date; unblocking clears it.
+            let changed = sqlx::query(
+                "UPDATE users SET blocked_date = CASE WHEN $1 THEN COALESCE(blocked_date, $2) ELSE NULL END WHERE id = $3")
+                .bind(blocked).bind(now_micros()).bind(id).execute(&mut *tx).await?;
+            if changed.rows_affected() == 0 {
+                return Err(WriteError::NotFound);
+            }
+            if blocked && was_admin > 0 {
+                let admins: i64 = sqlx::query_scalar(COUNT_ACTIVE_ADMINS).fetch_one(&mut *tx).await?;
+                if admins == 0 {
+                    return Err(WriteError::LastAdmin(
+                        "This is the last active admin: blocking it would leave nobody able to administer the server. \
+                         Make another user an active admin first."));
+                }
+            }
+            tx.commit().await?;
+            Ok::<(), WriteError>(())
+        })?;
+        self.user_by_id(id.0).await?.ok_or(WriteError::NotFound)
     }
 }

@@ -1,0 +1,97 @@
+//! `/api/users/{id}/access`, `.../block`, `.../unblock` and `DELETE .../login-lock`: an
+//! administrator blocks an account or clears its login lock (`service::access`). Every route
+//! answers the account's access afterwards.
+
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use cvat_proto::AccountAccess as AccessView;
+
+use super::load_target;
+use crate::error::{cvat_json, ApiError, ApiResult};
+use crate::http::extract::PathId;
+use crate::http::views::datetime;
+use crate::service::access::{self, AccountAccess};
+use crate::service::{Requester, UserAccess};
+use crate::state::SharedState;
+use crate::store::UserRecord;
+
+pub fn router() -> Router<SharedState> {
+    let fallback = crate::http::method_not_allowed;
+    Router::new()
+        .route("/api/users/{id}/access", get(show).fallback(fallback))
+        .route("/api/users/{id}/block", post(block).fallback(fallback))
+        .route("/api/users/{id}/unblock", post(unblock).fallback(fallback))
+        .route(
+            "/api/users/{id}/login-lock",
+            delete(clear_lock).fallback(fallback),
+        )
+}
+
+fn view(a: &AccountAccess) -> Response {
+    let body = AccessView {
+        blocked: a.blocked_date.is_some(),
+        blocked_date: a.blocked_date.map(datetime),
+        login_locked: a.login_locked_for.is_some(),
+        login_retry_after: a.login_locked_for,
+    };
+    cvat_json(StatusCode::OK, &body)
+}
+
+/// Admins only: 403 before the lookup (as for `POST /api/users/{id}/password`), then 404.
+async fn target(
+    state: &SharedState,
+    req: &Requester,
+    id: Result<PathId, ApiError>,
+    parts: &Parts,
+) -> ApiResult<UserRecord> {
+    if !req.is_admin() {
+        return Err(crate::service::DomainError::Forbidden.into());
+    }
+    load_target(state, req, parts, id?, UserAccess::Administer).await
+}
+
+async fn show(
+    State(state): State<SharedState>,
+    req: Requester,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+) -> ApiResult<Response> {
+    let user = target(&state, &req, id, &parts).await?;
+    Ok(view(&access::access(&state, &req, &user).await?))
+}
+
+async fn block(
+    State(state): State<SharedState>,
+    req: Requester,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+) -> ApiResult<Response> {
+    let user = target(&state, &req, id, &parts).await?;
+    Ok(view(&access::set_blocked(&state, &req, &user, true).await?))
+}
+
+async fn unblock(
+    State(state): State<SharedState>,
+    req: Requester,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+) -> ApiResult<Response> {
+    let user = target(&state, &req, id, &parts).await?;
+    Ok(view(
+        &access::set_blocked(&state, &req, &user, false).await?,
+    ))
+}
+
+async fn clear_lock(
+    State(state): State<SharedState>,
+    req: Requester,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+) -> ApiResult<Response> {
+    let user = target(&state, &req, id, &parts).await?;
+    Ok(view(&access::clear_lock(&state, &req, &user).await?))
+}

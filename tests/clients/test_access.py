@@ -1,0 +1,56 @@
+"""Blocked accounts through the official clients (issue 15): a blocked user's login, token and
+Basic credentials are refused with a clear message; unblocking restores them. The block itself
+is an administrator's `POST /api/users/{id}/block`, sent here without the SDK (it has no
+method for it)."""
+
+import base64
+import http.client
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from cvat_sdk.api_client import exceptions
+
+import sdkutil
+
+BLOCKED = "This account is blocked. Ask an administrator to unblock it."
+
+
+def _admin_post(server, path):
+    conn = http.client.HTTPConnection(urlsplit(server.host).netloc, timeout=30)
+    creds = base64.b64encode(f"{server.user}:{server.password}".encode()).decode()
+    try:
+        conn.request("POST", path, body=b"{}",
+                     headers={"Authorization": "Basic " + creds, "Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        conn.close()
+
+
+def test_a_blocked_user_is_refused_with_a_clear_message(server, new_user):
+    user = new_user("blocked")
+    own, _ = sdkutil.login_low_level(server.host, user.username, user.password)
+    own.users_api.retrieve_self()
+
+    status, body = _admin_post(server, f"/api/users/{user.id}/block")
+    assert status == 200 and body["blocked"] is True
+
+    with pytest.raises(exceptions.ApiException) as info:
+        own.users_api.retrieve_self()
+    assert info.value.status == 401
+    assert sdkutil.json_body(info.value) == {"detail": BLOCKED}
+    with pytest.raises(exceptions.ApiException) as info:
+        sdkutil.login_low_level(server.host, user.username, user.password)
+    assert info.value.status == 403
+    assert sdkutil.json_body(info.value) == {"detail": BLOCKED}
+    with pytest.raises(exceptions.ApiException):
+        sdkutil.make_client(server.host, (user.username, user.password))
+
+    status, body = _admin_post(server, f"/api/users/{user.id}/unblock")
+    assert status == 200 and body["blocked"] is False
+    me, _ = own.users_api.retrieve_self()
+    assert me.id == user.id
+    own.close()
+    with sdkutil.make_client(server.host, (user.username, user.password)) as c:
+        assert c.users.retrieve_current_user().username == user.username
