@@ -139,13 +139,17 @@ Examples:
     #[command(after_help = "\
 Examples:
   cvat-users passwd 42
-  printf '%s' \"$PASSWORD\" | cvat-users passwd 42 --password-stdin")]
+  printf '%s' \"$PASSWORD\" | cvat-users passwd 42 --password-stdin
+  cvat-users passwd 42 --must-change")]
     Passwd {
         /// The user's id.
         id: i64,
         /// Read the new password from standard input instead of asking for it.
         #[arg(long)]
         password_stdin: bool,
+        /// The user must choose another password at the next login.
+        #[arg(long)]
+        must_change: bool,
     },
     /// Your two-factor authentication (TOTP): status, enable, confirm, disable, recovery codes.
     #[command(
@@ -229,7 +233,11 @@ fn run(cli: Cli) -> Outcome {
         Command::Update(args) => users::update(&ctx, args),
         Command::Delete { id, yes } => users::delete(&ctx, id, yes),
         Command::Create(args) => admin::create(&ctx, args),
-        Command::Passwd { id, password_stdin } => admin::passwd(&ctx, id, password_stdin),
+        Command::Passwd {
+            id,
+            password_stdin,
+            must_change,
+        } => admin::passwd(&ctx, id, password_stdin, must_change),
         Command::Mfa(command) => commands::mfa::run(&ctx, command),
         Command::Invitations(command) => commands::invitations::run(&ctx, command),
         Command::PasswordReset(command) => commands::password_reset::run(&ctx, command),

@@ -231,6 +231,7 @@ fn sdk_methods() {
             user.id,
             &PasswordSetRequest {
                 password: "Sdk-Secret-2024".into(),
+                must_change_password: None,
             },
         )
         .unwrap();
@@ -243,6 +244,7 @@ fn sdk_methods() {
             user.id,
             &PasswordSetRequest {
                 password: "Whatever-123".into(),
+                must_change_password: None,
             },
         )
         .unwrap_err();
@@ -273,8 +275,33 @@ fn access_blocks_unblocks_and_unlocks_an_account() {
     let run = cli.run(&["--output", "csv", "access", "unlock", &id]).ok();
     assert_eq!(
         run.stdout.lines().next(),
-        Some("BLOCKED,BLOCKED SINCE,LOGIN LOCKED,RETRY AFTER (S)")
+        Some("BLOCKED,BLOCKED SINCE,LOGIN LOCKED,RETRY AFTER (S),MUST CHANGE PASSWORD")
     );
+    // A new password the user must change at the next login.
+    cli.run_with(
+        &["passwd", &id, "--password-stdin", "--must-change"],
+        Some("Given-By-Admin-77\n"),
+    )
+    .ok();
+    let run = cli.run(&["--output", "json", "access", "show", &id]).ok();
+    assert_eq!(run.json()["must_change_password"], true);
+    let must = server.client(Some(Credentials::basic("cli_blocked", "Given-By-Admin-77")));
+    let err = must
+        .users_api()
+        .users_list(&Default::default())
+        .unwrap_err();
+    assert!(err.is_status(403), "{err}");
+    server
+        .client(Some(Credentials::basic(ADMIN, ADMIN_PASSWORD)))
+        .users_api()
+        .users_create_password(
+            id.parse().unwrap(),
+            &PasswordSetRequest {
+                password: PASSWORD.into(),
+                must_change_password: None,
+            },
+        )
+        .unwrap();
     // Not for non-admins: the server's 403, as an error.
     let user = Cli::logged_in(&server, "cli_blocked", PASSWORD);
     let err = user.run(&["access", "block", &id]).fails();

@@ -185,6 +185,8 @@ pub struct AccountAccess {
     /// Seconds until they unlock, while locked.
     #[cfg_attr(feature = "openapi", schema(required))]
     pub login_retry_after: Option<u64>,
+    /// Every request but a password change is refused until the user sets a new password.
+    pub must_change_password: bool,
 }
 
 // `GET /api/server/health`: `ok`, or why not.

@@ -198,6 +198,10 @@ pub struct UserCreateRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(nullable = false, default = true))]
     pub is_active: Option<bool>,
+    /// The user must choose another password at the first login (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub must_change_password: Option<bool>,
 }
 
 impl std::fmt::Debug for UserCreateRequest {
@@ -217,6 +221,10 @@ impl std::fmt::Debug for UserCreateRequest {
 pub struct PasswordSetRequest {
     #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub password: String,
+    /// The user must choose another password at the next login (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub must_change_password: Option<bool>,
 }
 
 impl std::fmt::Debug for PasswordSetRequest {

@@ -26,7 +26,8 @@ fn requests_with_passwords_never_print_them() {
         RegisterRequest::new("alice", "a@example.com", "s3cret-pw"),
         PasswordChangeRequest::new("s3cret-pw", "s3cret-pw"),
         PasswordSetRequest {
-            password: "s3cret-pw".into()
+            password: "s3cret-pw".into(),
+            must_change_password: None,
         },
         UserCreateRequest {
             password: "s3cret-pw".into(),

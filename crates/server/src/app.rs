@@ -166,6 +166,7 @@ pub async fn create_superuser(
         is_staff: true,
         is_superuser: true,
         is_active: true,
+        must_change_password: false,
     };
     let user = crate::service::users::create_superuser(&db, cmd)
         .await

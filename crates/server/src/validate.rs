@@ -305,6 +305,12 @@ pub fn user_patch(
                 parsed.map(|b| ch.email_verified = Some(b)),
             );
         }
+        if let Some(v) = body.get("must_change_password") {
+            note(
+                "must_change_password",
+                bool_field(v).map(|b| ch.must_change_password = Some(b)),
+            );
+        }
     }
     (ch, errors)
 }

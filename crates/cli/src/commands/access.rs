@@ -19,11 +19,14 @@ pub enum AccessCommand {
     Unlock { id: i64 },
 }
 
-const COLUMNS: [Column; 4] = [
+const COLUMNS: [Column; 5] = [
     ("BLOCKED", |v| output::field(v, "blocked")),
     ("BLOCKED SINCE", |v| output::field(v, "blocked_date")),
     ("LOGIN LOCKED", |v| output::field(v, "login_locked")),
     ("RETRY AFTER (S)", |v| output::field(v, "login_retry_after")),
+    ("MUST CHANGE PASSWORD", |v| {
+        output::field(v, "must_change_password")
+    }),
 ];
 
 pub fn run(ctx: &Context, command: AccessCommand) -> Outcome {

@@ -30,6 +30,9 @@ pub struct CreateArgs {
     /// Create the account deactivated.
     #[arg(long)]
     pub inactive: bool,
+    /// The user must choose a new password at the first login.
+    #[arg(long)]
+    pub must_change_password: bool,
     /// Read the password from standard input instead of asking for it.
     #[arg(long)]
     pub password_stdin: bool,
@@ -59,17 +62,20 @@ pub fn create(ctx: &Context, args: CreateArgs) -> Outcome {
         is_staff: args.staff.then_some(true),
         is_superuser: args.superuser.then_some(true),
         is_active: args.inactive.then_some(false),
+        must_change_password: args.must_change_password.then_some(true),
     };
     let user = client.users_api().users_create(&request)?;
     output::print_user(&MetaUser::Full(user), ctx.output)
 }
 
-pub fn passwd(ctx: &Context, id: i64, password_stdin: bool) -> Outcome {
+pub fn passwd(ctx: &Context, id: i64, password_stdin: bool, must_change: bool) -> Outcome {
     let client = ctx.logged_in()?;
     let password = read_new_password(password_stdin, &format!("user {id}"))?;
-    let done = client
-        .users_api()
-        .users_create_password(id, &PasswordSetRequest { password })?;
+    let request = PasswordSetRequest {
+        password,
+        must_change_password: must_change.then_some(true),
+    };
+    let done = client.users_api().users_create_password(id, &request)?;
     println!("{}", done.detail);
     Ok(())
 }

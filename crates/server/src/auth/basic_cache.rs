@@ -156,6 +156,7 @@ mod tests {
             created_via: None,
             email_verified: None,
             blocked_date: None,
+            must_change_password: false,
         }
     }
 

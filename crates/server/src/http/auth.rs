@@ -315,6 +315,7 @@ async fn register(
         is_active: true,
         created_via: Some("registration"),
         email_verified: verification.is_on().then_some(false),
+        must_change_password: false,
     };
     let origin = links::origin(&parts);
     let base = state.mailer.link_base(&origin);

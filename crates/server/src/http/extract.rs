@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::links;
 use crate::auth::{self, Identity};
 use crate::error::{ApiError, ApiResult};
-use crate::service::{OrgContext, OrgId, Requester, UserId};
+use crate::service::{access, OrgContext, OrgId, Requester, UserId};
 use crate::state::SharedState;
 
 /// Request bodies larger than this get 413.
@@ -32,6 +32,12 @@ impl FromRequestParts<SharedState> for Requester {
         let identity = auth::authenticate(state, parts)
             .await?
             .ok_or_else(ApiError::not_authenticated)?;
+        if identity.user.must_change_password && !access::may_pass_before_new_password(parts) {
+            return Err(ApiError::detail(
+                StatusCode::FORBIDDEN,
+                access::MUST_CHANGE_PASSWORD,
+            ));
+        }
         let org = org_context(state, parts, identity.user.id).await?;
         let requester = Requester::new(identity, org);
         if !requester.passes_org_gate() {

@@ -4,7 +4,9 @@
 //! authenticates (`auth::authenticate` and the password check refuse it with [`BLOCKED`]);
 //! unblocking restores it as it was. Unlike `is_active`, which CVAT's serializers let
 //! administrators edit, only these operations change it, and the last active unblocked admin
-//! cannot be blocked. Clearing a lock forgets the account's failed passwords and second-factor
+//! cannot be blocked. An administrator may also require a new password (`must_change_password`):
+//! until the user sets one, only the password change, logout and reading oneself pass (the
+//! `Requester` extractor asks [`may_pass_before_new_password`]). Clearing a lock forgets the account's failed passwords and second-factor
 //! codes, so a user locked out by someone guessing can log in again at once.
 
 use super::{DomainError, DomainResult, Requester, UserId};
@@ -14,6 +16,19 @@ use crate::store::{fold, UserRecord};
 
 pub const BLOCKED: &str = "This account is blocked. Ask an administrator to unblock it.";
 pub const SELF_BLOCK: &str = "You cannot block your own account.";
+pub const MUST_CHANGE_PASSWORD: &str =
+    "You must choose a new password first: POST /api/auth/password/change.";
+
+/// What a user who must change the password may still do: change it, read oneself, log out.
+/// (Routes that need no authentication, such as `/api/server/*`, never ask.)
+pub fn may_pass_before_new_password(parts: &axum::http::request::Parts) -> bool {
+    matches!(
+        (parts.method.as_str(), parts.uri.path()),
+        ("POST", "/api/auth/password/change")
+            | ("GET" | "HEAD", "/api/users/self")
+            | ("POST", "/api/auth/logout")
+    )
+}
 
 /// What an administrator sees of an account's access.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +37,7 @@ pub struct AccountAccess {
     pub blocked_date: Option<i64>,
     /// Seconds until password logins unlock, while the account is locked.
     pub login_locked_for: Option<u64>,
+    pub must_change_password: bool,
 }
 
 pub fn is_blocked(user: &UserRecord) -> bool {
@@ -40,6 +56,7 @@ async fn access_of(state: &AppState, user: &UserRecord) -> DomainResult<AccountA
     Ok(AccountAccess {
         blocked_date: user.blocked_date,
         login_locked_for: locked,
+        must_change_password: user.must_change_password,
     })
 }
 

@@ -5,13 +5,14 @@ use crate::auth::{AuthMethod, Identity};
 use crate::store::{OrgScope, UserQuery, UserRecord};
 
 /// Fields that only an `admin` may change (decision 5).
-pub const ADMIN_ONLY_FIELDS: [&str; 6] = [
+pub const ADMIN_ONLY_FIELDS: [&str; 7] = [
     "email",
     "groups",
     "is_staff",
     "is_superuser",
     "is_active",
     "email_verified",
+    "must_change_password",
 ];
 
 pub fn privilege(groups: &[String]) -> Option<SystemRole> {

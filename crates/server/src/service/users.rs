@@ -23,6 +23,8 @@ pub struct CreateUser {
     pub is_staff: bool,
     pub is_superuser: bool,
     pub is_active: bool,
+    /// The user must choose a new password before anything else.
+    pub must_change_password: bool,
 }
 
 /// What a PATCH changes; `None` leaves a column as it is. Values are already validated.
@@ -39,6 +41,8 @@ pub struct UserPatch {
     /// An administrator marks the address confirmed (`true`), pending (`false`, a mail goes
     /// out) or not asked (`null`).
     pub email_verified: Option<Option<bool>>,
+    /// An administrator requires (or lifts) a new password before anything else.
+    pub must_change_password: Option<bool>,
 }
 
 impl UserPatch {
@@ -51,6 +55,7 @@ impl UserPatch {
             self.is_superuser.is_some(),
             self.is_active.is_some(),
             self.email_verified.is_some(),
+            self.must_change_password.is_some(),
         ];
         ADMIN_ONLY_FIELDS
             .iter()
@@ -65,6 +70,8 @@ impl UserPatch {
 #[derive(Debug, Clone)]
 pub struct SetPassword {
     pub password: String,
+    /// The user must choose another one at the next login.
+    pub must_change: bool,
 }
 
 /// The right a lookup checks once the user is found.
@@ -154,6 +161,7 @@ fn new_user(cmd: &CreateUser, password_hash: String) -> NewUser {
         is_active: cmd.is_active,
         created_via: None,
         email_verified: None,
+        must_change_password: cmd.must_change_password,
     }
 }
 
@@ -240,7 +248,11 @@ pub async fn set_password(
 ) -> DomainResult<()> {
     ensure_admin(req)?;
     let hashed = hash(cmd.password).await?;
-    if !state.db.set_password_revoking(target.id, &hashed).await? {
+    if !state
+        .db
+        .set_password_revoking(target.id, &hashed, cmd.must_change)
+        .await?
+    {
         return Err(DomainError::NotFound);
     }
     tracing::info!(

@@ -278,6 +278,7 @@ mod tests {
             created_via: None,
             email_verified: Some(false),
             blocked_date: None,
+            must_change_password: false,
         }
     }
 

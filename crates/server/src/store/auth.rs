@@ -86,7 +86,7 @@ impl Db {
         hash: &str,
         kept: KeptCredential<'_>,
     ) -> sqlx::Result<bool> {
-        self.replace_password_revoking(user_id, None, hash, kept)
+        self.replace_password_revoking(user_id, None, hash, kept, false)
             .await
     }
 
@@ -99,16 +99,23 @@ impl Db {
         expected: &str,
         hash: &str,
     ) -> sqlx::Result<bool> {
-        self.replace_password_revoking(user_id, Some(expected), hash, KeptCredential::Nothing)
-            .await
+        self.replace_password_revoking(
+            user_id,
+            Some(expected),
+            hash,
+            KeptCredential::Nothing,
+            false,
+        )
+        .await
     }
 
-    async fn replace_password_revoking(
+    pub(in crate::store) async fn replace_password_revoking(
         &self,
         user_id: i64,
         expected: Option<&str>,
         hash: &str,
         kept: KeptCredential<'_>,
+        must_change: bool,
     ) -> sqlx::Result<bool> {
         // Values no row has (digests are 64 hex characters, ids start at 1) keep nothing.
         let (session, token, access_token) = match kept {
@@ -120,8 +127,9 @@ impl Db {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let updated = sqlx::query(
-                "UPDATE users SET password = $1 WHERE id = $2 AND ($3 IS NULL OR password = $3)")
-                .bind(hash).bind(user_id).bind(expected).execute(&mut *tx).await?;
+                "UPDATE users SET password = $1, must_change_password = $4 \
+                 WHERE id = $2 AND ($3 IS NULL OR password = $3)")
+                .bind(hash).bind(user_id).bind(expected).bind(must_change).execute(&mut *tx).await?;
             if updated.rows_affected() == 0 {
                 return Ok(false);
             }

@@ -235,6 +235,7 @@ async fn the_user_count_is_count_star(db: &Db) {
         is_active: true,
         created_via: None,
         email_verified: None,
+        must_change_password: false,
     };
     let mut rng = Rng(7);
     insert_users(db, &mut rng, 40).await;

@@ -118,7 +118,8 @@ fn an_administrator_clears_a_login_lock() {
     r.expect(200);
     assert_eq!(
         r.json(),
-        json!({"blocked": false, "blocked_date": null, "login_locked": false, "login_retry_after": null})
+        json!({"blocked": false, "blocked_date": null, "login_locked": false, "login_retry_after": null,
+               "must_change_password": false})
     );
     s.login("locked_out", PASSWORD).expect(200);
 }
@@ -156,4 +157,107 @@ fn the_console_blocks_unblocks_and_clears_locks() {
     assert!(page.contains("locked for"), "{page}");
     post("unlock");
     s.login("console_block", PASSWORD).expect(200);
+}
+
+const MUST_CHANGE: &str = "You must choose a new password first: POST /api/auth/password/change.";
+
+#[test]
+fn a_user_who_must_change_the_password_can_do_nothing_else_until_then() {
+    let s = TestServer::start();
+    let admin = s.admin();
+    // Created so by an administrator: logs in, reads itself, and is refused anything else.
+    let r = s.post(
+        "/api/users",
+        &admin,
+        json!({"username": "first_timer", "password": "Temporary-Pass-91", "must_change_password": true}),
+    );
+    r.expect(201);
+    let id = r.json()["id"].as_i64().unwrap();
+    assert_eq!(
+        s.get(&access_path(id, "access"), &admin).json()["must_change_password"],
+        true
+    );
+    let token = s.token("first_timer", "Temporary-Pass-91");
+    s.get("/api/users/self", &token).expect(200);
+    for path in [
+        "/api/users",
+        "/api/organizations",
+        "/api/auth/access_tokens",
+    ] {
+        assert_detail(&s.get(path, &token), 403, MUST_CHANGE);
+    }
+    let change = |old: &str, new: &str| {
+        s.post(
+            "/api/auth/password/change",
+            &token,
+            json!({"old_password": old, "new_password1": new, "new_password2": new}),
+        )
+    };
+    change("wrong-old-password", "Chosen-By-Me-2026").expect(400);
+    assert_detail(&s.get("/api/users", &token), 403, MUST_CHANGE);
+    change("Temporary-Pass-91", "Chosen-By-Me-2026").expect(200);
+    s.get("/api/users", &token).expect(200);
+    assert_eq!(
+        s.get(&access_path(id, "access"), &admin).json()["must_change_password"],
+        false
+    );
+
+    // With a new password set by an administrator, and by PATCH (admins only).
+    let r = s.post(
+        &format!("/api/users/{id}/password"),
+        &admin,
+        json!({"password": "Admin-Chosen-77x", "must_change_password": true}),
+    );
+    r.expect(200);
+    let token = s.token("first_timer", "Admin-Chosen-77x");
+    assert_detail(&s.get("/api/users", &token), 403, MUST_CHANGE);
+    s.patch(
+        &user_path(id),
+        &admin,
+        json!({"must_change_password": false}),
+    )
+    .expect(200);
+    s.get("/api/users", &token).expect(200);
+    let own = s.patch(
+        &user_path(id),
+        &token,
+        json!({"must_change_password": true}),
+    );
+    own.expect(400);
+    let bad = s.post(
+        &format!("/api/users/{id}/password"),
+        &admin,
+        json!({"password": "Admin-Chosen-78x", "must_change_password": "maybe"}),
+    );
+    bad.expect(400);
+    assert_eq!(
+        bad.json(),
+        json!({"must_change_password": ["Must be a valid boolean."]})
+    );
+    // Nothing was changed by the refused request.
+    s.token("first_timer", "Admin-Chosen-77x");
+}
+
+#[test]
+fn the_console_requires_a_new_password_with_the_one_it_sets() {
+    let s = TestServer::start();
+    let (id, _) = s.register("console_must");
+    let b = Browser::new(&s);
+    b.login(ADMIN, ADMIN_PASSWORD);
+    let (_, _, page) = b.get(&format!("/admin/users/{id}"));
+    let csrf = b.csrf(&page);
+    let (status, _, _) = b.post(
+        &format!("/admin/users/{id}/password"),
+        &[
+            ("csrfmiddlewaretoken", &csrf),
+            ("password", "Console-Set-4242"),
+            ("password2", "Console-Set-4242"),
+            ("must_change_password", "true"),
+        ],
+    );
+    assert_eq!(status, 303);
+    let (_, _, page) = b.get(&format!("/admin/users/{id}"));
+    assert!(page.contains("must be changed at the next login"), "{page}");
+    let token = s.token("console_must", "Console-Set-4242");
+    assert_detail(&s.get("/api/users", &token), 403, MUST_CHANGE);
 }

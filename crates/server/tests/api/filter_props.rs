@@ -155,6 +155,7 @@ impl Fixture {
                     logged_in: false,
                     created_via: None,
                     email_verified: None,
+                    must_change_password: false,
                 };
                 out.push(self.store.create_user(&new).await.unwrap());
             }

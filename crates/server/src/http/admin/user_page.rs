@@ -253,6 +253,8 @@ async fn render_user(
                         (form_errors(&ps.password_errors, &["password", "password2"]))
                         (text_field("New password", "password", "password", "", &ps.password_errors, "new-password"))
                         (text_field("New password again", "password2", "password", "", &ps.password_errors, "new-password"))
+                        label { input type="checkbox" name="must_change_password" value="true" id="must_change_password";
+                            "The user must choose another one at the next login" }
                         button type="submit" #set-password-button { "Set password" }
                     }
                 }

@@ -45,6 +45,7 @@ pub(super) fn status_card(
                 dt { "Blocked" } dd #blocked { @if access.blocked_date.is_some() { "since " (when(access.blocked_date)) " UTC" } @else { "no" } }
                 dt { "Login lock" } dd #login-lock { @match access.login_locked_for {
                     Some(s) => { "locked for " (s) " s" }, None => "none" } }
+                dt { "Password" } dd #must-change { @if access.must_change_password { "must be changed at the next login" } @else { "set" } }
                 dt { "Joined" } dd { (when(Some(u.date_joined))) " UTC" }
                 dt { "Last login" } dd { (when(u.last_login)) @if u.last_login.is_some() { " UTC" } }
             }

@@ -37,6 +37,7 @@ fn view(a: &AccountAccess) -> Response {
         blocked_date: a.blocked_date.map(datetime),
         login_locked: a.login_locked_for.is_some(),
         login_retry_after: a.login_locked_for,
+        must_change_password: a.must_change_password,
     };
     cvat_json(StatusCode::OK, &body)
 }

@@ -71,7 +71,8 @@ fn checked_password(
 /// A `POST /api/users` body: `username`, `email` (optional) and `password` validated as
 /// registration validates them (5–150 characters, unique case-insensitively; Django's password
 /// validators), optional `first_name`, `last_name`, `groups`, `is_staff`, `is_superuser`,
-/// `is_active` (default true). Unknown keys are ignored, as the full serializer ignores them.
+/// `is_active` (default true), `must_change_password` (default false). Unknown keys are
+/// ignored, as the full serializer ignores them.
 pub async fn create_user(state: &AppState, body: &Map<String, Value>) -> DomainResult<CreateUser> {
     let mut errors: FieldErrors = Vec::new();
     let mut note = |k: &str, r: Result<(), Vec<String>>| {
@@ -127,13 +128,19 @@ pub async fn create_user(state: &AppState, body: &Map<String, Value>) -> DomainR
             validate::groups_field(v, &known).map(|g| groups = Some(g)),
         );
     }
-    let mut flags = [false, false, true];
-    for (i, key) in ["is_staff", "is_superuser", "is_active"].iter().enumerate() {
+    let mut flags = [false, false, true, false];
+    let keys = [
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "must_change_password",
+    ];
+    for (i, key) in keys.iter().enumerate() {
         if let Some(v) = body.get(*key) {
             note(key, validate::bool_field(v).map(|b| flags[i] = b));
         }
     }
-    let [is_staff, is_superuser, is_active] = flags;
+    let [is_staff, is_superuser, is_active, must_change_password] = flags;
     // Serializer field order: the password comes right after the e-mail.
     let password = match password {
         Ok(p) => Some(p),
@@ -159,6 +166,7 @@ pub async fn create_user(state: &AppState, body: &Map<String, Value>) -> DomainR
         is_staff,
         is_superuser,
         is_active,
+        must_change_password,
     })
 }
 
@@ -208,8 +216,8 @@ pub async fn user_patch(
     Ok(patch)
 }
 
-/// `{"password": ...}` for `target`: Django's validators, similarity to the target's own
-/// attributes.
+/// `{"password": ..., "must_change_password": false}` for `target`: Django's validators,
+/// similarity to the target's own attributes.
 pub fn set_password(target: &UserRecord, body: &Map<String, Value>) -> DomainResult<SetPassword> {
     let attrs = password_rules::UserAttributes {
         username: &target.username,
@@ -217,7 +225,24 @@ pub fn set_password(target: &UserRecord, body: &Map<String, Value>) -> DomainRes
         last_name: &target.last_name,
         email: &target.email,
     };
-    checked_password(body.get("password"), &attrs)
-        .map(|password| SetPassword { password })
-        .map_err(|m| DomainError::Invalid(vec![("password".into(), m)]))
+    let must_change = match body.get("must_change_password") {
+        None => Ok(false),
+        Some(v) => validate::bool_field(v),
+    };
+    match (checked_password(body.get("password"), &attrs), must_change) {
+        (Ok(password), Ok(must_change)) => Ok(SetPassword {
+            password,
+            must_change,
+        }),
+        (password, must_change) => {
+            let mut errors = Vec::new();
+            if let Err(m) = password {
+                errors.push(("password".into(), m));
+            }
+            if let Err(m) = must_change {
+                errors.push(("must_change_password".into(), m));
+            }
+            Err(DomainError::Invalid(errors))
+        }
+    }
 }

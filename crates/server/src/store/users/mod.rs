@@ -36,6 +36,8 @@ pub struct UserRecord {
     pub email_verified: Option<bool>,
     /// When an administrator blocked the account (`service::access`); `None`: not blocked.
     pub blocked_date: Option<i64>,
+    /// Every request but a password change is refused until the user sets a new password.
+    pub must_change_password: bool,
 }
 
 impl UserRecord {
@@ -45,7 +47,8 @@ impl UserRecord {
 }
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.password, u.email, u.first_name, \
-     u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined, u.created_via, u.email_verified, u.blocked_date";
+     u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined, u.created_via, u.email_verified, u.blocked_date, \
+     u.must_change_password";
 
 #[derive(FromRow)]
 pub(super) struct UserRow {
@@ -63,6 +66,7 @@ pub(super) struct UserRow {
     created_via: Option<String>,
     email_verified: Option<bool>,
     blocked_date: Option<i64>,
+    must_change_password: bool,
 }
 
 impl From<UserRow> for UserRecord {
@@ -83,6 +87,7 @@ impl From<UserRow> for UserRecord {
             created_via: r.created_via,
             email_verified: r.email_verified,
             blocked_date: r.blocked_date,
+            must_change_password: r.must_change_password,
         }
     }
 }
@@ -115,8 +120,9 @@ impl UserGroupRow {
                 created_via: r.get(11)?,
                 email_verified: r.get(12)?,
                 blocked_date: r.get(13)?,
+                must_change_password: r.get(14)?,
             },
-            group_name: r.get(14)?,
+            group_name: r.get(15)?,
         })
     }
 }
@@ -187,6 +193,8 @@ pub struct NewUser {
     pub created_via: Option<&'static str>,
     /// `Some(false)` when a confirmation mail goes out with the account (spec §3.2).
     pub email_verified: Option<bool>,
+    /// An administrator's "must change the password at the first login".
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -79,6 +79,7 @@ impl Db {
             let is_superuser = ch.is_superuser.unwrap_or(current.is_superuser);
             let is_active = ch.is_active.unwrap_or(current.is_active);
             let email_verified = ch.email_verified.unwrap_or(current.email_verified);
+            let must_change = ch.must_change_password.unwrap_or(current.must_change_password);
             let key = search_key(&username, &first, &last);
             let was_admin: i64 = sqlx::query_scalar(WAS_ACTIVE_ADMIN).bind(id).fetch_one(&mut *tx).await?;
             if username != current.username {
@@ -91,10 +92,11 @@ impl Db {
             let updated = sqlx::query(
                 "UPDATE users SET username = $1, username_folded = $2, first_name = $3, last_name = $4, \
                  email = $5, email_folded = $6, search_key = $7, is_staff = $8, is_superuser = $9, is_active = $10, \
-                 email_verified = $12, verification_sent_at = COALESCE($13, verification_sent_at) WHERE id = $11")
+                 email_verified = $12, verification_sent_at = COALESCE($13, verification_sent_at), \
+                 must_change_password = $14 WHERE id = $11")
                 .bind(&username).bind(fold(&username)).bind(&first).bind(&last).bind(&email)
                 .bind(fold(&email)).bind(&key).bind(is_staff).bind(is_superuser).bind(is_active).bind(id)
-                .bind(email_verified).bind(mail.map(|_| now_micros()))
+                .bind(email_verified).bind(mail.map(|_| now_micros())).bind(must_change)
                 .execute(&mut *tx).await;
             match updated {
                 Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
@@ -187,14 +189,14 @@ impl Db {
             let inserted = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO users (username, username_folded, password, email, email_folded, first_name, last_name, \
                  search_key, is_staff, is_superuser, is_active, last_login, date_joined, created_via, email_verified, \
-                 verification_sent_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $14, $15, $16) RETURNING id")
+                 verification_sent_at, must_change_password) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $14, $15, $16, $17) RETURNING id")
                 .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
                 .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
                 .bind(search_key(&new.username, &new.first_name, &new.last_name))
                 .bind(new.is_staff).bind(new.is_superuser).bind(new.logged_in.then_some(now)).bind(now).bind(new.is_active)
                 .bind(new.created_via).bind(new.email_verified).bind(mail.map(|_| now))
-                .fetch_one(&mut *tx).await;
+                .bind(new.must_change_password).fetch_one(&mut *tx).await;
             let id = match inserted {
                 Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
                 other => other?,
@@ -269,10 +271,18 @@ impl Db {
         Ok(())
     }
 
-    /// Sets a user's password hash and revokes every credential the user holds (sessions, the
-    /// API token, personal access tokens) in one transaction. `false` when there is no such user.
-    pub async fn set_password_revoking(&self, user_id: i64, hash: &str) -> sqlx::Result<bool> {
-        self.set_password_revoking_except(user_id, hash, crate::store::KeptCredential::Nothing)
+    /// An administrator's new password for user `user_id`, revoking every credential the user
+    /// holds (sessions, the API token, personal access tokens) in one transaction; with
+    /// `must_change` the user must choose another one before anything else. `false` when there
+    /// is no such user.
+    pub async fn set_password_revoking(
+        &self,
+        user_id: i64,
+        hash: &str,
+        must_change: bool,
+    ) -> sqlx::Result<bool> {
+        let nothing = crate::store::KeptCredential::Nothing;
+        self.replace_password_revoking(user_id, None, hash, nothing, must_change)
             .await
     }
 }
