@@ -82,5 +82,6 @@ def test_advanced_auth_is_booleans(server):
     body = json.loads(r.read())
     assert body["GOOGLE_ACCOUNT_AUTHENTICATION"] is False
     assert body["GITHUB_ACCOUNT_AUTHENTICATION"] is False
-    assert body["password"] == {"enabled": True, "registration": True}
+    assert body["password"] == {"enabled": True, "registration": True,
+                                "registration_domains": [], "min_length": 8}
     conn.close()

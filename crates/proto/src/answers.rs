@@ -157,6 +157,10 @@ pub struct PasswordMethod {
     pub enabled: bool,
     /// `false` when self-registration is off (`--registration-disabled`).
     pub registration: bool,
+    /// The domains whose addresses may register (`[]`: any).
+    pub registration_domains: Vec<String>,
+    /// The shortest password accepted.
+    pub min_length: u16,
 }
 
 /// `advanced-auth.mfa`.

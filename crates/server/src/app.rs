@@ -27,6 +27,7 @@ pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
     } else {
         None
     };
+    crate::service::registration::set_min_password_length(args.registration.password_min_length);
     Ok(Arc::new(AppState {
         db,
         mfa: args.mfa.settings(&secret)?,

@@ -136,19 +136,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CVAT_MAX_CONNECTIONS", default_value_t = 512,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
-    /// Turn self-registration (`POST /api/auth/register`) off: accounts then come from
-    /// administrators (`--registration-disabled`, `--registration-disabled=false`).
-    #[arg(
-        long,
-        env = "CVAT_REGISTRATION_DISABLED",
-        default_value = "false",
-        action = ArgAction::Set,
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "true",
-        value_parser = BoolishValueParser::new()
-    )]
-    pub registration_disabled: bool,
+    /// Who may register, password length (`crate::service::registration`).
+    #[command(flatten)]
+    pub registration: crate::service::registration::RegistrationArgs,
     /// Outgoing mail and password reset (`crate::mail::settings`).
     #[command(flatten)]
     pub mail: crate::mail::MailArgs,
@@ -170,7 +160,7 @@ pub struct Settings {
     pub trusted_proxies: TrustedProxies,
     pub request_timeout: Duration,
     pub db_pool_size: u32,
-    pub registration_disabled: bool,
+    pub registration: crate::service::registration::RegistrationSettings,
     pub allowed_hosts: AllowedHosts,
     /// The `Strict-Transport-Security` value for HTTPS answers (none when max-age is 0).
     pub hsts: Option<axum::http::HeaderValue>,
@@ -188,7 +178,7 @@ impl From<&ServeArgs> for Settings {
             trusted_proxies: a.trusted_proxies.clone(),
             request_timeout: Duration::from_secs(a.request_timeout),
             db_pool_size: a.db.db_pool_size.max(1),
-            registration_disabled: a.registration_disabled,
+            registration: a.registration.settings(),
             allowed_hosts: a.allowed_hosts.clone(),
             hsts: (a.hsts_max_age > 0)
                 .then(|| format!("max-age={}", a.hsts_max_age))
@@ -400,10 +390,7 @@ impl ServeArgs {
         line("keep_alive_timeout", self.keep_alive_timeout.to_string());
         line("request_timeout", self.request_timeout.to_string());
         line("max_connections", self.max_connections.to_string());
-        line(
-            "registration_disabled",
-            self.registration_disabled.to_string(),
-        );
+        self.registration.to_toml(&mut out);
         self.mail.to_toml(&mut out);
         self.invitations.to_toml(&mut out);
         self.mfa.to_toml(&mut out);

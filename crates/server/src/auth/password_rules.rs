@@ -1,5 +1,6 @@
 //! Django 3.2's default `AUTH_PASSWORD_VALIDATORS` (as configured by CVAT), with Django's exact
-//! English messages: UserAttributeSimilarityValidator, MinimumLengthValidator(8),
+//! English messages: UserAttributeSimilarityValidator, MinimumLengthValidator(8, or
+//! `--password-min-length`),
 //! CommonPasswordValidator, NumericPasswordValidator.
 
 use flate2::read::GzDecoder;
@@ -10,7 +11,6 @@ use std::sync::OnceLock;
 /// Django's list (20k common passwords, lowercased), shipped unchanged; see data/README.md.
 static COMMON_PASSWORDS_GZ: &[u8] = include_bytes!("../../data/common-passwords.txt.gz");
 
-const MIN_LENGTH: usize = 8;
 const MAX_SIMILARITY: f64 = 0.7;
 
 pub struct UserAttributes<'a> {
@@ -29,9 +29,10 @@ pub fn validate_password(password: &str, attrs: Option<&UserAttributes>) -> Vec<
             errors.push(format!("The password is too similar to the {name}."));
         }
     }
-    if password.chars().count() < MIN_LENGTH {
+    let min_length = crate::service::registration::min_password_length();
+    if password.chars().count() < min_length {
         errors.push(format!(
-            "This password is too short. It must contain at least {MIN_LENGTH} characters."
+            "This password is too short. It must contain at least {min_length} characters."
         ));
     }
     if common_passwords().contains(py_strip(&password.to_lowercase())) {

@@ -197,7 +197,7 @@ async fn register(
     parts: Parts,
     body: RawBody,
 ) -> ApiResult<Response> {
-    if state.settings.registration_disabled {
+    if state.settings.registration.disabled {
         return Err(ApiError::detail(
             StatusCode::FORBIDDEN,
             REGISTRATION_DISABLED,
@@ -218,17 +218,25 @@ async fn register(
             .map_err(|m| note("username", m))
             .ok(),
     };
-    // Verification needs an address to send to (CVAT pairs it with ACCOUNT_EMAIL_REQUIRED).
+    // Verification needs an address to send to (CVAT pairs it with ACCOUNT_EMAIL_REQUIRED),
+    // and so does a list of allowed domains.
     let verification = state.mailer.settings.email_verification;
+    let policy = &state.settings.registration;
+    let needs_email = verification.is_on() || !policy.domains.is_empty();
     let email = match body.get("email") {
-        None if verification.is_on() => {
+        None if needs_email => {
             note("email", required());
             None
         }
         None => Some(String::new()),
         Some(v) => match new_email(&state, v, true).await? {
-            Ok(e) if e.is_empty() && verification.is_on() => {
+            Ok(e) if e.is_empty() && needs_email => {
                 note("email", vec!["This field may not be blank.".into()]);
+                None
+            }
+            // An invited address may register whatever its domain.
+            Ok(e) if !policy.admits(&e) && state.db.placeholder_with_email(&e).await?.is_none() => {
+                note("email", vec![policy.refusal()]);
                 None
             }
             Ok(e) => Some(e),

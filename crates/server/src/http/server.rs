@@ -46,7 +46,10 @@ async fn advanced_auth(
         GITHUB_ACCOUNT_AUTHENTICATION: false,
         password: PasswordMethod {
             enabled: true,
-            registration: !state.settings.registration_disabled,
+            registration: !state.settings.registration.disabled,
+            registration_domains: state.settings.registration.domains.clone(),
+            min_length: u16::try_from(crate::service::registration::min_password_length())
+                .unwrap_or(u16::MAX),
         },
         mfa: MfaMethods {
             enabled: true,

@@ -14,6 +14,7 @@ pub mod mfa;
 pub mod org_rules;
 pub mod orgs;
 pub mod permissions;
+pub mod registration;
 mod types;
 pub mod users;
 pub mod verification;

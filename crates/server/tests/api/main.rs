@@ -18,6 +18,7 @@ mod list_streaming;
 mod mail;
 mod ops;
 mod orgs;
+mod policies;
 mod replicas;
 mod resilience;
 mod schema;

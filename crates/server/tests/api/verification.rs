@@ -337,7 +337,7 @@ fn advanced_auth_answers_cvat_2_3_shape_with_booleans_and_what_is_on() {
         json!({
             "GOOGLE_ACCOUNT_AUTHENTICATION": false,
             "GITHUB_ACCOUNT_AUTHENTICATION": false,
-            "password": {"enabled": true, "registration": true},
+            "password": {"enabled": true, "registration": true, "registration_domains": [], "min_length": 8},
             "mfa": {"enabled": true, "methods": ["totp", "recovery_code"], "otp_header": "X-CVAT-OTP"}
         })
     );
