@@ -43,6 +43,7 @@ impl RegistrationArgs {
         let domains: Vec<String> = self
             .registration_domains
             .iter()
+            .filter(|d| !d.trim().is_empty())
             .map(|d| toml::Value::String(d.clone()).to_string())
             .collect();
         out.push_str(&format!(
