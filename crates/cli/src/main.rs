@@ -196,6 +196,17 @@ Examples:
   cvat-users access unlock 42 --output json"
     )]
     Access(commands::access::AccessCommand),
+    /// Your sessions, login tokens and access tokens (--user ID: anybody's, for administrators).
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  cvat-users sessions list
+  cvat-users sessions revoke token:0123456789abcdef
+  cvat-users sessions revoke-all
+  cvat-users sessions list --user 42 --output json"
+    )]
+    Sessions(commands::sessions::SessionsCommand),
 }
 
 fn main() -> ExitCode {
@@ -242,6 +253,7 @@ fn run(cli: Cli) -> Outcome {
         Command::Invitations(command) => commands::invitations::run(&ctx, command),
         Command::PasswordReset(command) => commands::password_reset::run(&ctx, command),
         Command::Access(command) => commands::access::run(&ctx, command),
+        Command::Sessions(command) => commands::sessions::run(&ctx, command),
     };
     result.map_err(|mut f| {
         if uses_saved_token && f.status == Some(401) {

@@ -307,3 +307,54 @@ fn access_blocks_unblocks_and_unlocks_an_account() {
     let err = user.run(&["access", "block", &id]).fails();
     assert!(err.contains("permission"), "{err}");
 }
+
+#[test]
+fn sessions_lists_revokes_and_signs_out_everywhere() {
+    let server = TestServer::start();
+    let (id, token) = server.register("cli_sessions");
+    let admin = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
+    let mine = Cli::logged_in(&server, "cli_sessions", PASSWORD);
+
+    // The user's own: the registration's token and session, and the CLI's access token.
+    let run = mine.run(&["--output", "json", "sessions", "list"]).ok();
+    let list = run.json();
+    let items = list.as_array().unwrap();
+    assert_eq!(items.len(), 3, "{list}");
+    let current: Vec<_> = items.iter().filter(|c| c["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["kind"], "access_token");
+    let run = mine.run(&["--output", "csv", "sessions", "list"]).ok();
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("ID,NAME,CREATED,CLIENT,USER AGENT,CURRENT")
+    );
+
+    // An administrator revokes the registration's token by id.
+    let token_id = items.iter().find(|c| c["kind"] == "token").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let uid = id.to_string();
+    let run = admin
+        .run(&["sessions", "revoke", &token_id, "--user", &uid])
+        .ok();
+    assert!(run.stdout.contains("Revoked"), "{}", run.stdout);
+    assert!(!server.get("/api/users/self", &token).status.is_success());
+    let err = admin
+        .run(&["sessions", "revoke", &token_id, "--user", &uid])
+        .fails();
+    assert!(
+        err.contains("404") || err.to_lowercase().contains("not found"),
+        "{err}"
+    );
+
+    // Everywhere else: the CLI's own access token stays.
+    let run = mine.run(&["sessions", "revoke-all"]).ok();
+    assert!(
+        run.stdout.contains("Signed out everywhere"),
+        "{}",
+        run.stdout
+    );
+    let run = mine.run(&["--output", "json", "sessions", "list"]).ok();
+    assert_eq!(run.json().as_array().unwrap().len(), 1);
+}

@@ -193,6 +193,33 @@ pub struct AccountAccess {
     pub must_change_password: bool,
 }
 
+// One item of `GET /api/auth/sessions` and `GET /api/users/{id}/sessions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Credential {
+    /// `session:<16 hex>`, `token:<16 hex>` or `access_token:<id>`; what revoking takes.
+    pub id: String,
+    /// `session`, `token` (a login's API key) or `access_token`.
+    pub kind: String,
+    /// An access token's name.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, required))]
+    pub created_date: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, required))]
+    pub expiry_date: Option<String>,
+    /// Known for access tokens; sessions and login tokens are not written to on use.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, required))]
+    pub last_used_date: Option<String>,
+    /// The client address and user agent of the request that made it.
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub client_address: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(required))]
+    pub user_agent: Option<String>,
+    /// The credential of this very request.
+    pub current: bool,
+}
+
 // `GET /api/server/health`: `ok`, or why not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -33,6 +33,7 @@ pub fn models() -> Vec<(String, RefOr<Schema>)> {
         model::<PasswordMethod>(),
         model::<MfaMethods>(),
         model::<AccountAccess>(),
+        model::<Credential>(),
         model::<Health>(),
         model::<Token>(),
         model::<LoginRequest>(),

@@ -208,4 +208,28 @@ impl<'a> AuthApi<'a> {
         ))?;
         Ok(())
     }
+
+    /// `GET /api/auth/sessions`: your sessions, login tokens and access tokens, newest first.
+    #[doc(alias = "list_sessions")]
+    pub fn sessions_list(&self) -> Result<Vec<crate::Credential>> {
+        self.client
+            .get_json(Request::new(Method::GET, "/api/auth/sessions"))
+    }
+
+    /// `DELETE /api/auth/sessions/{id}`: revokes one of them (`id` as listed).
+    #[doc(alias = "destroy_sessions")]
+    pub fn sessions_revoke(&self, id: &str) -> Result<()> {
+        self.client.call(Request::new(
+            Method::DELETE,
+            format!("/api/auth/sessions/{}", crate::invitations::url_segment(id)),
+        ))?;
+        Ok(())
+    }
+
+    /// `POST /api/auth/sessions/revoke-all`: signs out everywhere but this client.
+    #[doc(alias = "create_sessions_revoke_all")]
+    pub fn sessions_revoke_all(&self) -> Result<Detail> {
+        self.client
+            .get_json(Request::new(Method::POST, "/api/auth/sessions/revoke-all"))
+    }
 }

@@ -161,8 +161,8 @@ impl<'a> InvitationsApi<'a> {
     }
 }
 
-/// Keys are alphanumeric; anything else is percent-encoded so that it stays one path segment.
-fn url_segment(key: &str) -> String {
+/// Keys and ids as one path segment: anything but unreserved characters percent-encoded.
+pub(crate) fn url_segment(key: &str) -> String {
     key.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -3,11 +3,11 @@
 
 pub use cvat_proto::{
     About, AcceptInvitation, AccessToken, AccessTokenWriteRequest, AccountAccess,
-    AdvancedAuthentication, BasicUser, Detail, Invitation, InvitationWriteRequest, LoginRequest,
-    MetaUser, OrganizationInfo, OrganizationWriteRequest, Paginated, PaginatedMetaUserList,
-    PasswordChangeRequest, PasswordResetConfirmRequest, PasswordResetRequest, PasswordSetRequest,
-    PatchedMembershipWriteRequest, PatchedUserRequest, RegisterRequest, Registered, SigningRequest,
-    Token, User, UserCreateRequest, USER_KEYS,
+    AdvancedAuthentication, BasicUser, Credential, Detail, Invitation, InvitationWriteRequest,
+    LoginRequest, MetaUser, OrganizationInfo, OrganizationWriteRequest, Paginated,
+    PaginatedMetaUserList, PasswordChangeRequest, PasswordResetConfirmRequest,
+    PasswordResetRequest, PasswordSetRequest, PatchedMembershipWriteRequest, PatchedUserRequest,
+    RegisterRequest, Registered, SigningRequest, Token, User, UserCreateRequest, USER_KEYS,
 };
 pub use cvat_proto::{
     MfaDisableRequest, MfaLogin, MfaLoginRequest, MfaStatus, RecoveryCodes, RecoveryCodesRequest,

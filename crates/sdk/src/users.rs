@@ -344,6 +344,35 @@ impl UsersApi<'_> {
         self.access_call(Method::DELETE, id, "login-lock")
     }
 
+    /// `GET /api/users/{id}/sessions`: the user's sessions, login tokens and access tokens.
+    #[doc(alias = "list_sessions")]
+    pub fn users_sessions(&self, id: i64) -> Result<Vec<crate::Credential>> {
+        self.client.get_json(Request::new(
+            Method::GET,
+            format!("/api/users/{id}/sessions"),
+        ))
+    }
+
+    /// `DELETE /api/users/{id}/sessions/{sid}`: revokes one of them.
+    #[doc(alias = "destroy_sessions")]
+    pub fn users_sessions_revoke(&self, id: i64, sid: &str) -> Result<()> {
+        let sid = crate::invitations::url_segment(sid);
+        self.client.call(Request::new(
+            Method::DELETE,
+            format!("/api/users/{id}/sessions/{sid}"),
+        ))?;
+        Ok(())
+    }
+
+    /// `POST /api/users/{id}/sessions/revoke-all`: signs the user out everywhere.
+    #[doc(alias = "create_sessions_revoke_all")]
+    pub fn users_sessions_revoke_all(&self, id: i64) -> Result<crate::Detail> {
+        self.client.get_json(Request::new(
+            Method::POST,
+            format!("/api/users/{id}/sessions/revoke-all"),
+        ))
+    }
+
     fn access_call(&self, method: Method, id: i64, what: &str) -> Result<crate::AccountAccess> {
         self.client
             .get_json(Request::new(method, format!("/api/users/{id}/{what}")))

@@ -209,6 +209,25 @@ pub fn signing_canonical_url(parts: &Parts) -> String {
 
 /// The client's address (the unit of per-address login throttling): the peer, or what
 /// trusted proxies forwarded (see [`client_info`]).
+/// Where a credential made by this request comes from: the client address (as
+/// `client_address` finds it) and the `User-Agent`, at most 512 characters.
+pub fn credential_origin(parts: &Parts) -> crate::store::CredentialOrigin {
+    let user_agent = parts
+        .headers
+        .get(axum::http::header::USER_AGENT)
+        .map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(512)
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::store::CredentialOrigin {
+        client_address: client_address(parts),
+        user_agent,
+    }
+}
+
 pub fn client_address(parts: &Parts) -> String {
     match parts.extensions.get::<ClientInfo>() {
         Some(info) => info.address.clone(),

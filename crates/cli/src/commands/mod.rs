@@ -1,6 +1,7 @@
 //! The commands, one module a group: logging in and out (`auth`), reading and changing users
 //! (`users`), administration (`admin`, `access`), organization invitations (`invitations`), a
-//! forgotten password (`password_reset`), the second factor (`mfa`); and what they share (reading passwords, group lists).
+//! forgotten password (`password_reset`), the second factor (`mfa`), credentials
+//! (`sessions`); and what they share (reading passwords, group lists).
 
 pub mod access;
 pub mod admin;
@@ -8,6 +9,7 @@ pub mod auth;
 pub mod invitations;
 pub mod mfa;
 pub mod password_reset;
+pub mod sessions;
 pub mod users;
 
 use std::io::{IsTerminal, Read};

@@ -158,6 +158,7 @@ async fn create(
             &value,
             fields.read_only.unwrap_or(false),
             fields.expiry.flatten(),
+            &crate::request::credential_origin(&parts),
         )
         .await?;
     let token = state

@@ -57,7 +57,12 @@ pub(crate) async fn start_session(
     let lifetime = state.settings.session_lifetime;
     state
         .db
-        .create_session(&key, user.id, now_micros() + lifetime * 1_000_000)
+        .create_session(
+            &key,
+            user.id,
+            now_micros() + lifetime * 1_000_000,
+            &crate::request::credential_origin(parts),
+        )
         .await?;
     state.db.set_last_login(user.id).await?;
     let mut headers = HeaderMap::new();
@@ -124,7 +129,10 @@ async fn login(
     // Users with TOTP: the code sent along, or a 401 with a step-two ticket (http::mfa).
     super::mfa::login_factor(&state, &body, &user).await?;
     let key = auth::new_token_key();
-    state.db.create_token(user.id, &key).await?;
+    state
+        .db
+        .create_token(user.id, &key, &crate::request::credential_origin(&parts))
+        .await?;
     let headers = start_session(&state, &parts, &user).await?;
     tracing::info!(user_id = user.id, "login");
     Ok((headers, cvat_json(StatusCode::OK, &Token { key })).into_response())
@@ -364,7 +372,10 @@ async fn register(
         true => (HeaderMap::new(), None),
         false => {
             let key = auth::new_token_key();
-            state.db.create_token(user.id, &key).await?;
+            state
+                .db
+                .create_token(user.id, &key, &crate::request::credential_origin(&parts))
+                .await?;
             (start_session(&state, &parts, &user).await?, Some(key))
         }
     };

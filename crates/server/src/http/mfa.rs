@@ -104,7 +104,10 @@ async fn login_step_two(
     }
     let (user, passed) = mfa::complete_login(&state, &ticket, &factor).await?;
     let key = auth::new_token_key();
-    state.db.create_token(user.id, &key).await?;
+    state
+        .db
+        .create_token(user.id, &key, &crate::request::credential_origin(&parts))
+        .await?;
     let headers = super::auth::start_session(&state, &parts, &user).await?;
     tracing::info!(user_id = user.id, "login (second factor)");
     let recovery_codes_remaining = match passed {
@@ -201,7 +204,10 @@ async fn confirm(
     let code = required_str(&body, "code")?;
     let recovery_codes = mfa::confirm(&state, &req.user, &code).await?;
     let key = auth::new_token_key();
-    state.db.create_token(req.id(), &key).await?;
+    state
+        .db
+        .create_token(req.id(), &key, &crate::request::credential_origin(&parts))
+        .await?;
     let headers = super::auth::start_session(&state, &parts, &req.user).await?;
     let answer = proto::TotpConfirmed {
         recovery_codes,

@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod password_reset;
 pub mod schema;
 pub mod server;
+pub mod sessions;
 pub mod users;
 pub mod verification;
 pub mod views;
@@ -44,6 +45,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(auth::router())
         .merge(password_reset::router())
         .merge(verification::router())
+        .merge(sessions::router())
         .merge(server::router())
         .merge(organizations::router())
         .merge(memberships::router())

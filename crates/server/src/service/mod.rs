@@ -15,6 +15,7 @@ pub mod org_rules;
 pub mod orgs;
 pub mod permissions;
 pub mod registration;
+pub mod sessions;
 mod types;
 pub mod users;
 pub mod verification;

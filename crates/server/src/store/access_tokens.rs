@@ -88,12 +88,14 @@ impl Db {
         value: &str,
         read_only: bool,
         expiry: Option<i64>,
+        origin: &super::CredentialOrigin,
     ) -> sqlx::Result<i64> {
         let now = now_micros();
         on_pool!(self, p => sqlx::query_scalar::<_, i64>(
-            "INSERT INTO access_tokens (user_id, name, digest, read_only, expiry_date, created_date, updated_date) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id")
-            .bind(user_id).bind(name).bind(digest(value)).bind(read_only).bind(expiry).bind(now).fetch_one(p).await)
+            "INSERT INTO access_tokens (user_id, name, digest, read_only, expiry_date, created_date, updated_date, \
+             client_address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id")
+            .bind(user_id).bind(name).bind(digest(value)).bind(read_only).bind(expiry).bind(now)
+            .bind(&origin.client_address).bind(&origin.user_agent).fetch_one(p).await)
     }
 
     pub async fn count_access_tokens(&self, user_id: i64) -> sqlx::Result<i64> {

@@ -29,6 +29,26 @@ pub enum KeptCredential<'a> {
     AccessToken(i64),
 }
 
+impl KeptCredential<'_> {
+    /// The digests and id a revocation leaves alone: values no row has (digests are 64 hex
+    /// characters, ids start at 1) keep nothing.
+    pub(in crate::store) fn kept_values(&self) -> (String, String, i64) {
+        match *self {
+            KeptCredential::Nothing => (String::new(), String::new(), 0),
+            KeptCredential::Session(key) => (digest(key), String::new(), 0),
+            KeptCredential::TokenDigest(d) => (String::new(), d.to_string(), 0),
+            KeptCredential::AccessToken(id) => (String::new(), String::new(), id),
+        }
+    }
+}
+
+/// Where a new credential came from (its creating request), for the sessions list.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialOrigin {
+    pub client_address: String,
+    pub user_agent: String,
+}
+
 impl Db {
     /// The owner of the login token whose key has SHA-256 `digest`. One query.
     pub async fn user_by_token_digest(&self, digest: &str) -> sqlx::Result<Option<UserRecord>> {
@@ -65,11 +85,18 @@ impl Db {
 
     /// Stores a new login key of `user_id` (only its digest: the key is shown once, in the
     /// login's answer), dropping the user's oldest keys beyond `TOKENS_PER_USER`. Atomic.
-    pub async fn create_token(&self, user_id: i64, key: &str) -> sqlx::Result<()> {
+    pub async fn create_token(
+        &self,
+        user_id: i64,
+        key: &str,
+        origin: &CredentialOrigin,
+    ) -> sqlx::Result<()> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
-            sqlx::query("INSERT INTO tokens (digest, user_id, created) VALUES ($1, $2, $3)")
-                .bind(digest(key)).bind(user_id).bind(now_micros()).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO tokens (digest, user_id, created, client_address, user_agent) VALUES ($1, $2, $3, $4, $5)")
+                .bind(digest(key)).bind(user_id).bind(now_micros())
+                .bind(&origin.client_address).bind(&origin.user_agent).execute(&mut *tx).await?;
             sqlx::query(
                 "DELETE FROM tokens WHERE user_id = $1 AND digest NOT IN \
                  (SELECT digest FROM tokens WHERE user_id = $1 ORDER BY created DESC, digest LIMIT $2)")
@@ -117,13 +144,7 @@ impl Db {
         kept: KeptCredential<'_>,
         must_change: bool,
     ) -> sqlx::Result<bool> {
-        // Values no row has (digests are 64 hex characters, ids start at 1) keep nothing.
-        let (session, token, access_token) = match kept {
-            KeptCredential::Nothing => (String::new(), String::new(), 0),
-            KeptCredential::Session(key) => (digest(key), String::new(), 0),
-            KeptCredential::TokenDigest(d) => (String::new(), d.to_string(), 0),
-            KeptCredential::AccessToken(id) => (String::new(), String::new(), id),
-        };
+        let (session, token, access_token) = kept.kept_values();
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let updated = sqlx::query(
@@ -157,12 +178,17 @@ impl Db {
         session_key: &str,
         user_id: i64,
         expires: i64,
+        origin: &CredentialOrigin,
     ) -> sqlx::Result<()> {
+        let now = now_micros();
         on_pool!(self, p => {
             // Expired rows are dropped as new ones arrive, so the table stays small.
-            sqlx::query("DELETE FROM sessions WHERE expires <= $1").bind(now_micros()).execute(p).await?;
-            sqlx::query("INSERT INTO sessions (digest, user_id, expires) VALUES ($1, $2, $3)")
-                .bind(digest(session_key)).bind(user_id).bind(expires).execute(p).await.map(|_| ())
+            sqlx::query("DELETE FROM sessions WHERE expires <= $1").bind(now).execute(p).await?;
+            sqlx::query(
+                "INSERT INTO sessions (digest, user_id, expires, created, client_address, user_agent) \
+                 VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(digest(session_key)).bind(user_id).bind(expires).bind(now)
+                .bind(&origin.client_address).bind(&origin.user_agent).execute(p).await.map(|_| ())
         })?;
         Ok(())
     }

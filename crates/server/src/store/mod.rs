@@ -9,6 +9,7 @@
 mod access_tokens;
 mod auth;
 mod bulk;
+mod credentials;
 mod held;
 mod invitations;
 #[cfg(test)]
@@ -23,6 +24,7 @@ mod users;
 pub use access_tokens::*;
 pub use auth::*;
 pub use bulk::*;
+pub use credentials::*;
 pub use invitations::*;
 pub use memberships::*;
 pub use mfa::*;

@@ -23,6 +23,7 @@ mod replicas;
 mod resilience;
 mod schema;
 mod server;
+mod sessions;
 mod totp;
 mod users_list;
 mod users_write;

@@ -15,6 +15,7 @@ mod login;
 mod mail;
 mod orgs;
 mod user_page;
+mod user_sessions;
 mod user_status;
 mod users;
 

@@ -10,13 +10,16 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
+use super::user_sessions::sessions_card;
 use super::user_status::status_card;
 use super::users::flash;
 use super::{console, csrf_input, errors_of, form_errors, text_field, Console, PageResult};
 use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
 use crate::http::users::parse;
-use crate::service::{access, users, DomainError, DomainResult, SystemRole, UserAccess, UserId};
+use crate::service::{
+    access, sessions, users, DomainError, DomainResult, SystemRole, UserAccess, UserId,
+};
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 use crate::validate::FieldErrors;
@@ -216,6 +219,9 @@ async fn render_user(
     let access = access::access(state, &c.req, u)
         .await
         .map_err(|e| c.error(parts, e))?;
+    let credentials = sessions::list(state, &c.req, u)
+        .await
+        .map_err(|e| c.error(parts, e))?;
     let (draft, edit_errors) = ps.edit.unwrap_or_else(|| (Draft::of(u), Vec::new()));
     let action = format!("/admin/users/{}", u.id);
     let body = html! {
@@ -258,6 +264,7 @@ async fn render_user(
                         button type="submit" #set-password-button { "Set password" }
                     }
                 }
+                (sessions_card(c, u, &credentials))
                 div.card.danger #danger {
                     h2 { "Delete" }
                     p.sub { "Deleting removes the account, its tokens and memberships for good." }

@@ -9,6 +9,7 @@ use axum::Router;
 use maud::html;
 
 use super::user_page as page;
+use super::user_sessions;
 use super::user_status as status;
 use super::{console, error_page, query, when, PageResult};
 use crate::error::ApiError;
@@ -25,6 +26,7 @@ pub fn router() -> Router<SharedState> {
         .route("/admin/users/{id}", get(page::detail).post(page::update))
         .route("/admin/users/{id}/active", post(status::set_active))
         .route("/admin/users/{id}/access", post(status::set_access))
+        .route("/admin/users/{id}/sessions", post(user_sessions::revoke))
         .route("/admin/users/{id}/password", post(page::password))
         .route(
             "/admin/users/{id}/delete",
@@ -135,6 +137,7 @@ pub(super) fn flash(parts: &Parts) -> Option<String> {
         "block" => "The account is blocked: none of its credentials works.".into(),
         "unblock" => "The account is unblocked.".into(),
         "unlock" => "The login lock is cleared.".into(),
+        "revoked" => "Revoked: those credentials no longer work.".into(),
         "password" => users::PASSWORD_SET.into(),
         "deleted" => format!("The user {name} has been deleted."),
         _ => return None,

@@ -14,6 +14,7 @@ pub(super) fn build() -> Value {
         mfa_operations::mfa(),
         verification_operations::verification(),
         access_operations::access(),
+        access_operations::sessions(),
         operations::server(),
         operations::organizations(),
         operations::memberships(),
