@@ -170,6 +170,8 @@ pub struct MfaMethods {
     pub enabled: bool,
     /// `totp`, `recovery_code`.
     pub methods: Vec<String>,
+    /// Who must enrol: `none`, `admins` or `all` (`--mfa-enforce`).
+    pub enforce: String,
     /// Basic credentials of enrolled users pass with a current code in this header (`null`
     /// when `--mfa-basic-otp-header=false`).
     pub otp_header: Option<String>,

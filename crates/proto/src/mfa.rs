@@ -113,7 +113,7 @@ pub struct RecoveryCodesStatus {
 pub struct MfaStatus {
     pub totp: TotpStatus,
     pub recovery_codes: RecoveryCodesStatus,
-    /// Whether a policy requires the factor of this user (no policies yet: `false`).
+    /// Whether a policy requires the factor of this user (`--mfa-enforce`).
     pub required: bool,
     pub required_by: Vec<String>,
     #[cfg_attr(feature = "openapi", schema(format = DateTime))]

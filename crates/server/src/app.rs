@@ -9,6 +9,7 @@ use rand::distributions::{Alphanumeric, DistString};
 use crate::config::{mask_database_url, DatabaseArgs, ServeArgs, Settings};
 use crate::connections::{serve_connections, ConnectionLimits};
 use crate::metrics::Metrics;
+use crate::service::mfa::policy::MfaEnforce;
 use crate::state::{AppState, SharedState};
 use crate::store::{now_micros, Db};
 
@@ -28,9 +29,17 @@ pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
         None
     };
     crate::service::registration::set_min_password_length(args.registration.password_min_length);
+    let mut mfa = args.mfa.settings(&secret)?;
+    if mfa.policy.enforce != MfaEnforce::None {
+        // The policy's start, once per mode: grace periods count from it, on every replica.
+        let key = format!("mfa_enforce_since:{}", mfa.policy.enforce.as_str());
+        let now = now_micros();
+        let since = db.setting_or_insert(&key, &now.to_string()).await?;
+        mfa.policy.since = since.parse().unwrap_or(now);
+    }
     Ok(Arc::new(AppState {
         db,
-        mfa: args.mfa.settings(&secret)?,
+        mfa,
         secret,
         settings: Settings::from(args),
         metrics,
@@ -68,6 +77,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = crate::connections::bind(args.bind)
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     let addr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     println!("cvat-server: serving the CVAT Users API at http://{addr}/api/users");
     if state.db.count_active_admins().await? == 0 {
         println!(
@@ -88,7 +98,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .min(tokio::sync::Semaphore::MAX_PERMITS),
         drain: Duration::from_secs(args.request_timeout + args.header_read_timeout),
     };
-    serve_connections(listener, app, limits, shutdown_signal()).await;
+    serve_connections(listener, app, limits, shutdown).await;
     prune.abort();
     mail.stop().await;
     if let Some(u) = upkeep {
@@ -111,21 +121,30 @@ async fn prune_failures(state: SharedState) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The SIGTERM handler is installed here, before the server
+/// announces itself, not when the future is first polled: a supervisor that signals right
+/// after the first answer must not hit the default action (death without a clean exit).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests");
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let term = async move {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        tracing::info!("shutting down: finishing in-flight requests");
+    }
 }
 
 /// `createsuperuser`: an active staff superuser in group `admin`.

@@ -142,7 +142,7 @@ fn mfa_error(e: MfaError) -> ApiError {
         MfaError::AlreadyEnabled | MfaError::NotEnabled | MfaError::SetupMissing => {
             StatusCode::CONFLICT
         }
-        MfaError::AccessTokenNotAllowed => StatusCode::FORBIDDEN,
+        MfaError::AccessTokenNotAllowed | MfaError::EnrollmentRequired => StatusCode::FORBIDDEN,
     };
     ApiError::Coded {
         status,

@@ -157,6 +157,7 @@ mod tests {
             email_verified: None,
             blocked_date: None,
             must_change_password: false,
+            mfa_enabled: false,
         }
     }
 

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use super::links;
 use crate::auth::{self, Identity};
 use crate::error::{ApiError, ApiResult};
-use crate::service::{access, OrgContext, OrgId, Requester, UserId};
+use crate::service::mfa::{policy, MfaError};
+use crate::service::{access, DomainError, OrgContext, OrgId, Requester, UserId};
 use crate::state::SharedState;
 
 /// Request bodies larger than this get 413.
@@ -37,6 +38,11 @@ impl FromRequestParts<SharedState> for Requester {
                 StatusCode::FORBIDDEN,
                 access::MUST_CHANGE_PASSWORD,
             ));
+        }
+        if let Some(deadline) = state.mfa.policy.deadline(&identity.user) {
+            if crate::store::now_micros() > deadline && !policy::may_pass_before_enrolment(parts) {
+                return Err(DomainError::from(MfaError::EnrollmentRequired).into());
+            }
         }
         let org = org_context(state, parts, identity.user.id).await?;
         let requester = Requester::new(identity, org);

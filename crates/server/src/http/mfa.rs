@@ -133,9 +133,12 @@ fn status_view(s: &MfaStatus, session_mfa: Option<bool>) -> proto::MfaStatus {
             remaining: s.recovery_remaining,
             generated_date: s.recovery_generated_date.map(views::datetime),
         },
-        required: false,
-        required_by: Vec::new(),
-        enrollment_deadline: None,
+        required: s.required,
+        required_by: match s.required {
+            true => vec!["global".to_string()],
+            false => Vec::new(),
+        },
+        enrollment_deadline: s.enrollment_deadline.map(views::datetime),
         session_mfa,
     }
 }

@@ -54,6 +54,7 @@ async fn advanced_auth(
         mfa: MfaMethods {
             enabled: true,
             methods: vec!["totp".into(), "recovery_code".into()],
+            enforce: state.mfa.policy.enforce.as_str().to_string(),
             otp_header: state.mfa.basic_otp_header.then(|| "X-CVAT-OTP".to_string()),
         },
     };

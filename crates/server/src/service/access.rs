@@ -60,6 +60,43 @@ async fn access_of(state: &AppState, user: &UserRecord) -> DomainResult<AccountA
     })
 }
 
+/// What an administrator asks of an account's access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessChange {
+    /// Nothing: just show it.
+    Show,
+    Block,
+    Unblock,
+    ClearLock,
+}
+
+impl AccessChange {
+    /// The console's form value (`block`, `unblock`, `unlock`).
+    pub fn parse(form_value: &str) -> Option<AccessChange> {
+        match form_value {
+            "block" => Some(AccessChange::Block),
+            "unblock" => Some(AccessChange::Unblock),
+            "unlock" => Some(AccessChange::ClearLock),
+            _ => None,
+        }
+    }
+}
+
+/// Applies `change` to `target`'s access; answers the access afterwards.
+pub async fn apply(
+    state: &AppState,
+    req: &Requester,
+    target: &UserRecord,
+    change: AccessChange,
+) -> DomainResult<AccountAccess> {
+    match change {
+        AccessChange::Show => access(state, req, target).await,
+        AccessChange::Block => set_blocked(state, req, target, true).await,
+        AccessChange::Unblock => set_blocked(state, req, target, false).await,
+        AccessChange::ClearLock => clear_lock(state, req, target).await,
+    }
+}
+
 /// The account's block and lock.
 pub async fn access(
     state: &AppState,

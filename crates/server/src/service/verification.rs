@@ -279,6 +279,7 @@ mod tests {
             email_verified: Some(false),
             blocked_date: None,
             must_change_password: false,
+            mfa_enabled: false,
         }
     }
 

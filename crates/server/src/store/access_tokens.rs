@@ -53,9 +53,9 @@ impl Db {
             Ok(TokenUserRow {
                 inner: UserGroupRow::from_direct(r)?,
                 token: BearerToken {
-                    token_id: r.get(16)?,
-                    token_read_only: r.get(17)?,
-                    token_expiry: r.get(18)?,
+                    token_id: r.get(17)?,
+                    token_read_only: r.get(18)?,
+                    token_expiry: r.get(19)?,
                 },
             })
         });

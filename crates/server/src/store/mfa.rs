@@ -116,6 +116,8 @@ impl Db {
             }
             sqlx::query("DELETE FROM mfa_totp_pending WHERE user_id = $1")
                 .bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE users SET mfa_enabled = TRUE WHERE id = $1")
+                .bind(user_id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
                 .bind(user_id).execute(&mut *tx).await?;
             for hash in code_hashes {
@@ -196,6 +198,7 @@ impl Db {
             for sql in [
                 "DELETE FROM mfa_totp_pending WHERE user_id = $1",
                 "DELETE FROM mfa_recovery_codes WHERE user_id = $1",
+                "UPDATE users SET mfa_enabled = FALSE WHERE id = $1",
                 REVOKE_TICKETS,
             ] {
                 sqlx::query(sql).bind(user_id).execute(&mut *tx).await?;

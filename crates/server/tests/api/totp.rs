@@ -485,3 +485,72 @@ fn an_admin_reset_signs_the_user_out_keeps_access_tokens_and_mails_them() {
     assert!(mail.data.contains("frank_totp"));
     assert_eq!(smtp.messages().len(), 1, "one mail per reset");
 }
+
+#[test]
+fn the_enrolment_policy_holds_covered_users_to_their_deadline() {
+    let s = TestServer::start_with(&[
+        "--mfa-enforce",
+        "all",
+        "--mfa-grace-period-hours",
+        "0",
+        "--mfa-exempt-users",
+        "robot_user",
+    ]);
+    let (_, token) = s.register("policy_user");
+    // No grace: past the deadline at once. Only enrolment, oneself and logout pass.
+    let refused = s.get("/api/users", &token);
+    expect_code(&refused, 403, "mfa_enrollment_required");
+    assert!(refused.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("/api/auth/mfa/totp/setup"));
+    expect_code(
+        &s.post("/api/auth/access_tokens", &token, json!({"name": "x"})),
+        403,
+        "mfa_enrollment_required",
+    );
+    s.get("/api/users/self", &token).expect(200);
+    let status = s.get(STATUS, &token).json();
+    assert_eq!(status["required"], true);
+    assert_eq!(status["required_by"], json!(["global"]));
+    assert!(status["enrollment_deadline"].is_string(), "{status}");
+    // Exempt users are not covered.
+    let (_, robot) = s.register("robot_user");
+    s.get("/api/users", &robot).expect(200);
+    assert_eq!(s.get(STATUS, &robot).json()["required"], false);
+
+    let t0 = fresh_step();
+    let (_app, _codes, key) = enrol(&s, &token, t0);
+    s.get("/api/users", &key).expect(200);
+    let status = s.get(STATUS, &key).json();
+    assert_eq!(status["required"], true);
+    assert_eq!(status["enrollment_deadline"], Value::Null);
+    assert_eq!(
+        s.get("/api/server/advanced-auth", &Auth::None).json()["mfa"]["enforce"],
+        "all"
+    );
+}
+
+#[test]
+fn admins_mode_covers_admins_only_and_lets_them_work_through_the_grace_period() {
+    let s = TestServer::start_with(&["--mfa-enforce", "admins"]);
+    let admin = s.admin();
+    s.get("/api/users", &admin).expect(200);
+    let status = s.get(STATUS, &admin).json();
+    assert_eq!(status["required"], true);
+    let deadline = status["enrollment_deadline"].as_str().unwrap().to_string();
+    // 48 hours from now, give or take the test's own time.
+    let deadline = chrono::DateTime::parse_from_rfc3339(&deadline).unwrap();
+    let hours = (deadline.timestamp() - now() as i64) / 3600;
+    assert!((47..=48).contains(&hours), "{deadline}");
+    let (_, user) = s.register("plain_policy");
+    s.get("/api/users", &user).expect(200);
+    let status = s.get(STATUS, &user).json();
+    assert_eq!(
+        (
+            status["required"].clone(),
+            status["enrollment_deadline"].clone()
+        ),
+        (json!(false), Value::Null)
+    );
+}

@@ -193,6 +193,21 @@ pub(super) struct PageState {
     password_errors: FieldErrors,
 }
 
+/// The end of a post from the status or sessions card: back to the page saying `what` was
+/// done, or the page again with the refusal on the status card.
+pub(super) async fn finish(
+    state: &AppState,
+    c: &Console,
+    parts: &Parts,
+    u: &UserRecord,
+    result: DomainResult<&str>,
+) -> PageResult {
+    match result {
+        Ok(what) => Ok(done(u.id, what)),
+        Err(e) => failed(state, c, parts, u, e, PageState::on_status).await,
+    }
+}
+
 impl PageState {
     /// The page with `errors` on the status card.
     pub(super) fn on_status(errors: FieldErrors) -> PageState {

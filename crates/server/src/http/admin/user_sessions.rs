@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use maud::{html, Markup};
 use serde_json::Value;
 
-use super::user_page::{done, failed, posted, PageState};
+use super::user_page::{finish, posted};
 use super::{csrf_input, when, Console, PageResult};
 use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
@@ -66,8 +66,5 @@ pub(super) async fn revoke(
         "all" => sessions::revoke_all(&state, &c.req, &u).await.map(|_| ()),
         one => sessions::revoke(&state, &c.req, &u, one).await,
     };
-    match result {
-        Ok(()) => Ok(done(u.id, "revoked")),
-        Err(e) => failed(&state, &c, &parts, &u, e, PageState::on_status).await,
-    }
+    finish(&state, &c, &parts, &u, result.map(|()| "revoked")).await
 }

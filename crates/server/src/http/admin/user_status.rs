@@ -8,11 +8,11 @@ use axum::http::request::Parts;
 use maud::{html, Markup};
 use serde_json::{Map, Value};
 
-use super::user_page::{done, failed, patch_user, posted, PageState};
+use super::user_page::{finish, patch_user, posted};
 use super::{csrf_input, form_errors, when, Console, PageResult};
 use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
-use crate::service::access::{self, AccountAccess};
+use crate::service::access::{self, AccessChange, AccountAccess};
 use crate::service::DomainError;
 use crate::state::SharedState;
 use crate::store::UserRecord;
@@ -62,17 +62,6 @@ pub(super) fn status_card(
     }
 }
 
-/// The page again with `e` on the status card.
-async fn status_failed(
-    state: &SharedState,
-    c: &Console,
-    parts: &Parts,
-    u: &UserRecord,
-    e: DomainError,
-) -> PageResult {
-    failed(state, c, parts, u, e, PageState::on_status).await
-}
-
 /// Activate or deactivate, or mark the address confirmed: the API's PATCH of that one field.
 pub(super) async fn set_active(
     State(state): State<SharedState>,
@@ -87,17 +76,13 @@ pub(super) async fn set_active(
     };
     let value = form.get(flag).cloned().unwrap_or(Value::Null);
     let body = Map::from_iter([(flag.to_string(), value)]);
-    match patch_user(&state, &c, &parts, &u, &body).await {
-        Ok(updated) => Ok(done(
-            updated.id,
-            match (flag, updated.is_active) {
-                ("email_verified", _) => "verified",
-                (_, true) => "activated",
-                (_, false) => "deactivated",
-            },
-        )),
-        Err(e) => status_failed(&state, &c, &parts, &u, e).await,
-    }
+    let result = patch_user(&state, &c, &parts, &u, &body).await;
+    let what = result.map(|updated| match (flag, updated.is_active) {
+        ("email_verified", _) => "verified",
+        (_, true) => "activated",
+        (_, false) => "deactivated",
+    });
+    finish(&state, &c, &parts, &u, what).await
 }
 
 /// Block, unblock, or clear the login lock (`access=block|unblock|unlock`).
@@ -109,14 +94,11 @@ pub(super) async fn set_access(
 ) -> PageResult {
     let (c, form, u) = posted(&state, id, &parts, body).await?;
     let what = form.get("access").and_then(Value::as_str).unwrap_or("");
-    let result = match what {
-        "block" => access::set_blocked(&state, &c.req, &u, true).await,
-        "unblock" => access::set_blocked(&state, &c.req, &u, false).await,
-        "unlock" => access::clear_lock(&state, &c.req, &u).await,
-        _ => Err(DomainError::non_field("Unknown action.")),
+    let result = match AccessChange::parse(what) {
+        Some(change) => access::apply(&state, &c.req, &u, change)
+            .await
+            .map(|_| what),
+        None => Err(DomainError::non_field("Unknown action.")),
     };
-    match result {
-        Ok(_) => Ok(done(u.id, what)),
-        Err(e) => status_failed(&state, &c, &parts, &u, e).await,
-    }
+    finish(&state, &c, &parts, &u, result).await
 }

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
+use axum::Extension;
 use axum::Router;
 use cvat_proto::AccountAccess as AccessView;
 
@@ -14,20 +15,38 @@ use super::load_target;
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::http::extract::PathId;
 use crate::http::views::datetime;
-use crate::service::access::{self, AccountAccess};
+use crate::service::access::{self, AccessChange, AccountAccess};
 use crate::service::{Requester, UserAccess};
 use crate::state::SharedState;
 use crate::store::UserRecord;
 
 pub fn router() -> Router<SharedState> {
     let fallback = crate::http::method_not_allowed;
+    let change = |c: AccessChange| Extension(c);
     Router::new()
-        .route("/api/users/{id}/access", get(show).fallback(fallback))
-        .route("/api/users/{id}/block", post(block).fallback(fallback))
-        .route("/api/users/{id}/unblock", post(unblock).fallback(fallback))
+        .route(
+            "/api/users/{id}/access",
+            get(handle)
+                .fallback(fallback)
+                .layer(change(AccessChange::Show)),
+        )
+        .route(
+            "/api/users/{id}/block",
+            post(handle)
+                .fallback(fallback)
+                .layer(change(AccessChange::Block)),
+        )
+        .route(
+            "/api/users/{id}/unblock",
+            post(handle)
+                .fallback(fallback)
+                .layer(change(AccessChange::Unblock)),
+        )
         .route(
             "/api/users/{id}/login-lock",
-            delete(clear_lock).fallback(fallback),
+            delete(handle)
+                .fallback(fallback)
+                .layer(change(AccessChange::ClearLock)),
         )
 }
 
@@ -55,44 +74,14 @@ async fn target(
     load_target(state, req, parts, id?, UserAccess::Administer).await
 }
 
-async fn show(
+/// Every route: the lookup, then the change its `AccessChange` names.
+async fn handle(
     State(state): State<SharedState>,
+    Extension(change): Extension<AccessChange>,
     req: Requester,
     id: Result<PathId, ApiError>,
     parts: Parts,
 ) -> ApiResult<Response> {
     let user = target(&state, &req, id, &parts).await?;
-    Ok(view(&access::access(&state, &req, &user).await?))
-}
-
-async fn block(
-    State(state): State<SharedState>,
-    req: Requester,
-    id: Result<PathId, ApiError>,
-    parts: Parts,
-) -> ApiResult<Response> {
-    let user = target(&state, &req, id, &parts).await?;
-    Ok(view(&access::set_blocked(&state, &req, &user, true).await?))
-}
-
-async fn unblock(
-    State(state): State<SharedState>,
-    req: Requester,
-    id: Result<PathId, ApiError>,
-    parts: Parts,
-) -> ApiResult<Response> {
-    let user = target(&state, &req, id, &parts).await?;
-    Ok(view(
-        &access::set_blocked(&state, &req, &user, false).await?,
-    ))
-}
-
-async fn clear_lock(
-    State(state): State<SharedState>,
-    req: Requester,
-    id: Result<PathId, ApiError>,
-    parts: Parts,
-) -> ApiResult<Response> {
-    let user = target(&state, &req, id, &parts).await?;
-    Ok(view(&access::clear_lock(&state, &req, &user).await?))
+    Ok(view(&access::apply(&state, &req, &user, change).await?))
 }

@@ -29,6 +29,9 @@ pub enum MfaError {
     /// A body the endpoint cannot take (which field is wrong, in English).
     #[error("{0}")]
     InvalidRequest(String),
+    /// A user the policy covers is past the enrolment deadline without TOTP.
+    #[error("{}", super::policy::ENROLLMENT_REQUIRED)]
+    EnrollmentRequired,
 }
 
 impl MfaError {
@@ -45,6 +48,7 @@ impl MfaError {
             MfaError::PasswordInvalid => "password_invalid",
             MfaError::AccessTokenNotAllowed => "access_token_not_allowed",
             MfaError::InvalidRequest(_) => "invalid_request",
+            MfaError::EnrollmentRequired => "mfa_enrollment_required",
         }
     }
 }

@@ -10,6 +10,7 @@
 //! Nothing here logs a secret, a code, a recovery code or a ticket.
 
 mod error;
+pub mod policy;
 pub mod secrets;
 pub mod settings;
 
@@ -41,6 +42,10 @@ pub struct MfaStatus {
     pub recovery_total: i64,
     pub recovery_remaining: i64,
     pub recovery_generated_date: Option<i64>,
+    /// The global policy covers the user (`policy`).
+    pub required: bool,
+    /// The enrolment deadline while the user has no factor.
+    pub enrollment_deadline: Option<i64>,
 }
 
 /// A started enrolment: what the user's app needs.
@@ -65,7 +70,11 @@ pub enum LoginFactor {
 pub async fn status(state: &AppState, user_id: i64) -> DomainResult<MfaStatus> {
     let totp = state.db.mfa_totp(user_id).await?;
     let codes = state.db.mfa_recovery_counts(user_id).await?;
+    let user = state.db.user_by_id(user_id).await?;
+    let policy = &state.mfa.policy;
     Ok(MfaStatus {
+        required: user.as_ref().is_some_and(|u| policy.covers(u)),
+        enrollment_deadline: user.as_ref().and_then(|u| policy.deadline(u)),
         enabled: totp.is_some(),
         confirmed_date: totp.as_ref().map(|t| t.confirmed_date),
         last_used_date: totp.and_then(|t| t.last_used_date),

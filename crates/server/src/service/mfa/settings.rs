@@ -56,6 +56,9 @@ pub struct MfaArgs {
         value_parser = BoolishValueParser::new()
     )]
     pub mfa_basic_otp_header: bool,
+    /// Who must enrol, and by when (`policy`).
+    #[command(flatten)]
+    pub policy: super::policy::MfaPolicyArgs,
 }
 
 /// Checked TOTP settings and keys.
@@ -72,6 +75,8 @@ pub struct MfaSettings {
     pub failures: i64,
     pub lockout: i64,
     pub basic_otp_header: bool,
+    /// The global policy; its start is set at start-up (`app`).
+    pub policy: super::policy::MfaPolicy,
 }
 
 impl std::fmt::Debug for MfaSettings {
@@ -120,6 +125,7 @@ impl MfaArgs {
             failures: self.mfa_failures,
             lockout: self.mfa_lockout,
             basic_otp_header: self.mfa_basic_otp_header,
+            policy: self.policy.policy(),
         })
     }
 
@@ -146,5 +152,6 @@ impl MfaArgs {
             "mfa_basic_otp_header = {}\n",
             self.mfa_basic_otp_header
         ));
+        self.policy.to_toml(out);
     }
 }

@@ -38,6 +38,8 @@ pub struct UserRecord {
     pub blocked_date: Option<i64>,
     /// Every request but a password change is refused until the user sets a new password.
     pub must_change_password: bool,
+    /// A confirmed TOTP factor exists (`mfa_totp`; the enrolment policy reads it).
+    pub mfa_enabled: bool,
 }
 
 impl UserRecord {
@@ -48,7 +50,7 @@ impl UserRecord {
 
 pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.password, u.email, u.first_name, \
      u.last_name, u.is_staff, u.is_superuser, u.is_active, u.last_login, u.date_joined, u.created_via, u.email_verified, u.blocked_date, \
-     u.must_change_password";
+     u.must_change_password, u.mfa_enabled";
 
 #[derive(FromRow)]
 pub(super) struct UserRow {
@@ -67,6 +69,7 @@ pub(super) struct UserRow {
     email_verified: Option<bool>,
     blocked_date: Option<i64>,
     must_change_password: bool,
+    mfa_enabled: bool,
 }
 
 impl From<UserRow> for UserRecord {
@@ -88,6 +91,7 @@ impl From<UserRow> for UserRecord {
             email_verified: r.email_verified,
             blocked_date: r.blocked_date,
             must_change_password: r.must_change_password,
+            mfa_enabled: r.mfa_enabled,
         }
     }
 }
@@ -121,8 +125,9 @@ impl UserGroupRow {
                 email_verified: r.get(12)?,
                 blocked_date: r.get(13)?,
                 must_change_password: r.get(14)?,
+                mfa_enabled: r.get(15)?,
             },
-            group_name: r.get(15)?,
+            group_name: r.get(16)?,
         })
     }
 }
