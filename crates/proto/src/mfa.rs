@@ -201,3 +201,30 @@ pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
 }
 redacted_debug!(RecoveryCodes {}[recovery_codes]);
+
+/// `GET`/`PATCH /api/organizations/{id}/mfa-policy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrganizationMfaPolicy {
+    /// Members must have TOTP (after the grace period) to work in the organization's context.
+    pub require_mfa: bool,
+    pub grace_period_hours: i64,
+    /// Since when the policy requires it.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, required))]
+    pub enabled_date: Option<String>,
+}
+
+/// The body of `PATCH /api/organizations/{id}/mfa-policy`; fields left out stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PatchedOrganizationMfaPolicyRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub require_mfa: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(nullable = false, minimum = 0, maximum = 8760)
+    )]
+    pub grace_period_hours: Option<i64>,
+}

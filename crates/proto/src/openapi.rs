@@ -34,6 +34,8 @@ pub fn models() -> Vec<(String, RefOr<Schema>)> {
         model::<MfaMethods>(),
         model::<AccountAccess>(),
         model::<Credential>(),
+        model::<OrganizationMfaPolicy>(),
+        model::<PatchedOrganizationMfaPolicyRequest>(),
         model::<Health>(),
         model::<Token>(),
         model::<LoginRequest>(),

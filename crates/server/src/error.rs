@@ -142,7 +142,9 @@ fn mfa_error(e: MfaError) -> ApiError {
         MfaError::AlreadyEnabled | MfaError::NotEnabled | MfaError::SetupMissing => {
             StatusCode::CONFLICT
         }
-        MfaError::AccessTokenNotAllowed | MfaError::EnrollmentRequired => StatusCode::FORBIDDEN,
+        MfaError::AccessTokenNotAllowed
+        | MfaError::EnrollmentRequired
+        | MfaError::RequiredByOrganization => StatusCode::FORBIDDEN,
     };
     ApiError::Coded {
         status,

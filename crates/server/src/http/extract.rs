@@ -44,7 +44,7 @@ impl FromRequestParts<SharedState> for Requester {
                 return Err(DomainError::from(MfaError::EnrollmentRequired).into());
             }
         }
-        let org = org_context(state, parts, identity.user.id).await?;
+        let org = org_context(state, parts, &identity.user).await?;
         let requester = Requester::new(identity, org);
         if !requester.passes_org_gate() {
             return Err(ApiError::detail(
@@ -81,7 +81,12 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
 pub use crate::pycompat::py_int;
 
 /// Organization selection from `org`, `org_id` and `X-Organization` (spec §3.2, decision 2).
-async fn org_context(state: &SharedState, parts: &Parts, user_id: i64) -> ApiResult<OrgContext> {
+async fn org_context(
+    state: &SharedState,
+    parts: &Parts,
+    user: &crate::store::UserRecord,
+) -> ApiResult<OrgContext> {
+    let user_id = user.id;
     let org = links::query_value(parts, "org");
     let org_id = links::query_value(parts, "org_id");
     let header = match parts.headers.get("x-organization") {
@@ -135,6 +140,16 @@ async fn org_context(state: &SharedState, parts: &Parts, user_id: i64) -> ApiRes
         };
     let org = OrgId(found.id);
     let role = state.db.active_role(UserId(user_id), org).await?;
+    // The organization's second-factor policy: only a member without TOTP costs a statement.
+    if let (Some(since), Some(_), false) = (found.mfa_required_since, role, user.mfa_enabled) {
+        if !policy::may_pass_org_gate(parts) {
+            let joined = state.db.membership_joined(UserId(user_id), org).await?;
+            let deadline = policy::org_deadline(since, found.mfa_grace_period_hours, joined);
+            if crate::store::now_micros() > deadline {
+                return Err(DomainError::from(MfaError::RequiredByOrganization).into());
+            }
+        }
+    }
     Ok(OrgContext::Org { id: org, role })
 }
 

@@ -134,10 +134,7 @@ fn status_view(s: &MfaStatus, session_mfa: Option<bool>) -> proto::MfaStatus {
             generated_date: s.recovery_generated_date.map(views::datetime),
         },
         required: s.required,
-        required_by: match s.required {
-            true => vec!["global".to_string()],
-            false => Vec::new(),
-        },
+        required_by: s.required_by.clone(),
         enrollment_deadline: s.enrollment_deadline.map(views::datetime),
         session_mfa,
     }

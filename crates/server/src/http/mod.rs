@@ -11,6 +11,7 @@ pub mod memberships;
 pub mod metrics;
 pub mod mfa;
 pub mod negotiate;
+pub mod org_mfa;
 pub mod organizations;
 pub mod pagination;
 pub mod password_reset;
@@ -48,6 +49,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(sessions::router())
         .merge(server::router())
         .merge(organizations::router())
+        .merge(org_mfa::router())
         .merge(memberships::router())
         .merge(invitations::router())
         .merge(access_tokens::router())

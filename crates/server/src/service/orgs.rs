@@ -156,3 +156,52 @@ pub async fn remove_membership(db: &Db, req: &Requester, m: &MembershipRecord) -
     tracing::info!(membership_id = m.id, by = req.id(), "membership deleted");
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Second-factor policy (sso-and-mfa §4.8)
+
+/// An organization's second-factor policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgMfaPolicy {
+    /// Since when members must have TOTP (`None`: they need not).
+    pub required_since: Option<i64>,
+    pub grace_period_hours: i64,
+}
+
+/// The policy of organization `id`, for its members and the admin privilege (404 otherwise).
+pub async fn mfa_policy(db: &Db, req: &Requester, id: OrgId) -> DomainResult<OrgMfaPolicy> {
+    find(db, req, id).await?;
+    let org = db.org_by_id(id.0).await?.ok_or(DomainError::NotFound)?;
+    Ok(OrgMfaPolicy {
+        required_since: org.mfa_required_since,
+        grace_period_hours: org.mfa_grace_period_hours,
+    })
+}
+
+/// Who may change the policy: the owner or the admin privilege (404 for those who cannot see
+/// the organization, 403 for other members).
+pub async fn ensure_can_set_mfa_policy(db: &Db, req: &Requester, id: OrgId) -> DomainResult<()> {
+    let org = find(db, req, id).await?;
+    match req.is_admin() || org.owner.as_ref().is_some_and(|o| o.id == req.id()) {
+        true => Ok(()),
+        false => Err(DomainError::Forbidden),
+    }
+}
+
+/// Changes the policy (the owner or the admin privilege; 403 for other members). `None` keeps
+/// a value.
+pub async fn set_mfa_policy(
+    db: &Db,
+    req: &Requester,
+    id: OrgId,
+    require: Option<bool>,
+    grace_hours: Option<i64>,
+) -> DomainResult<OrgMfaPolicy> {
+    ensure_can_set_mfa_policy(db, req, id).await?;
+    let current = mfa_policy(db, req, id).await?;
+    let require = require.unwrap_or(current.required_since.is_some());
+    let grace = grace_hours.unwrap_or(current.grace_period_hours);
+    db.set_org_mfa_policy(id, require, grace).await?;
+    tracing::info!(org_id = %id, by = req.id(), require, grace, "organization mfa policy changed");
+    mfa_policy(db, req, id).await
+}

@@ -131,6 +131,18 @@ impl Db {
         Ok(role.as_deref().map(OrgRole::from_stored))
     }
 
+    /// When `user_id` joined `org_id` (their active membership), if they did.
+    pub async fn membership_joined(
+        &self,
+        user_id: UserId,
+        org_id: OrgId,
+    ) -> sqlx::Result<Option<i64>> {
+        let joined = on_conn!(self, c => sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT joined_date FROM memberships WHERE user_id = $1 AND organization_id = $2 AND is_active")
+            .bind(user_id).bind(org_id).fetch_optional(&mut *c).await)?;
+        Ok(joined.flatten())
+    }
+
     fn membership_where(scope: MembershipScope, sql: &mut SqlBuf) {
         sql.push(" WHERE 1=1");
         match scope {

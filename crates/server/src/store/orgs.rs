@@ -13,7 +13,17 @@ pub struct OrgRef {
     pub id: i64,
     pub slug: String,
     pub owner_id: Option<i64>,
+    /// Since when the organization requires TOTP of its members (`None`: it does not).
+    pub mfa_required_since: Option<i64>,
+    pub mfa_grace_period_hours: i64,
 }
+
+/// One organization whose policy covers a user: slug, since when, grace hours, when the user
+/// joined.
+pub type OrgMfaRule = (String, i64, i64, Option<i64>);
+
+const ORG_REF: &str =
+    "SELECT id, slug, owner_id, mfa_required_since, mfa_grace_period_hours FROM organizations";
 
 /// The 5 fields of a nested user (`BasicUserSerializer`).
 #[derive(Debug, Clone, PartialEq)]
@@ -128,12 +138,35 @@ pub enum OrgWriteError {
 
 impl Db {
     pub async fn org_by_slug(&self, slug: &str) -> sqlx::Result<Option<OrgRef>> {
-        on_conn!(self, c => sqlx::query_as::<_, OrgRef>("SELECT id, slug, owner_id FROM organizations WHERE slug = $1")
+        on_conn!(self, c => sqlx::query_as::<_, OrgRef>(&format!("{ORG_REF} WHERE slug = $1"))
             .bind(slug).fetch_optional(&mut *c).await)
     }
 
+    /// Sets the organization's second-factor policy: required (keeping the first date it was)
+    /// or not, and the grace period.
+    pub async fn set_org_mfa_policy(
+        &self,
+        id: OrgId,
+        require: bool,
+        grace_hours: i64,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, p => sqlx::query(
+            "UPDATE organizations SET mfa_required_since = CASE WHEN $1 THEN COALESCE(mfa_required_since, $2) ELSE NULL END, \
+             mfa_grace_period_hours = $3 WHERE id = $4")
+            .bind(require).bind(now_micros()).bind(grace_hours).bind(id).execute(p).await.map(|_| ()))
+    }
+
+    /// The policies of the organizations `user_id` is an active member of that require TOTP.
+    pub async fn org_mfa_rules_of(&self, user_id: UserId) -> sqlx::Result<Vec<OrgMfaRule>> {
+        on_pool!(self, p => sqlx::query_as::<_, OrgMfaRule>(
+            "SELECT o.slug, o.mfa_required_since, o.mfa_grace_period_hours, m.joined_date FROM organizations o \
+             JOIN memberships m ON m.organization_id = o.id \
+             WHERE m.user_id = $1 AND m.is_active AND o.mfa_required_since IS NOT NULL ORDER BY o.slug")
+            .bind(user_id).fetch_all(p).await)
+    }
+
     pub async fn org_by_id(&self, id: i64) -> sqlx::Result<Option<OrgRef>> {
-        on_pool!(self, p => sqlx::query_as::<_, OrgRef>("SELECT id, slug, owner_id FROM organizations WHERE id = $1")
+        on_pool!(self, p => sqlx::query_as::<_, OrgRef>(&format!("{ORG_REF} WHERE id = $1"))
             .bind(id).fetch_optional(p).await)
     }
 

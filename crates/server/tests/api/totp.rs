@@ -554,3 +554,77 @@ fn admins_mode_covers_admins_only_and_lets_them_work_through_the_grace_period() 
         (json!(false), Value::Null)
     );
 }
+
+#[test]
+fn an_organization_requires_totp_of_its_members_in_its_context() {
+    let s = TestServer::start();
+    let admin = s.admin();
+    let (_, owner) = s.register_as(&admin, "mfa_owner", &["business"], false, false);
+    s.post("/api/organizations", &owner, json!({"slug": "strict"}))
+        .expect(201);
+    let org_id = s.get("/api/organizations", &owner).json()[0]["id"]
+        .as_i64()
+        .unwrap();
+    let (_, member) = s.register("mfa_member");
+    s.post(
+        "/api/invitations?org=strict",
+        &owner,
+        json!({"email": "mfa_member@example.com", "role": "worker"}),
+    )
+    .expect(201);
+    let (_, outsider) = s.register("mfa_outsider");
+    let policy = format!("/api/organizations/{org_id}/mfa-policy");
+
+    // Visible to members, not to outsiders; only the owner (or an admin) changes it.
+    let r = s.get(&policy, &member);
+    r.expect(200);
+    assert_eq!(
+        r.json(),
+        json!({"require_mfa": false, "grace_period_hours": 48, "enabled_date": null})
+    );
+    s.get(&policy, &outsider).expect(404);
+    s.patch(&policy, &member, json!({"require_mfa": true}))
+        .expect(403);
+    let bad = s.patch(&policy, &owner, json!({"grace_period_hours": 9000}));
+    bad.expect(400);
+    assert_eq!(
+        bad.json(),
+        json!({"grace_period_hours": ["Ensure this value is less than or equal to 8760."]})
+    );
+    let r = s.patch(
+        &policy,
+        &owner,
+        json!({"require_mfa": true, "grace_period_hours": 0}),
+    );
+    r.expect(200);
+    assert_eq!(r.json()["require_mfa"], true);
+    assert!(r.json()["enabled_date"].is_string());
+
+    // The member without TOTP: refused in the organization's context, free outside it.
+    let in_org = s.get("/api/users?org=strict", &member);
+    expect_code(&in_org, 403, "mfa_required_by_organization");
+    s.get("/api/users", &member).expect(200);
+    s.get("/api/organizations", &member).expect(200);
+    let status = s.get(STATUS, &member).json();
+    assert_eq!(status["required_by"], json!(["organization:strict"]));
+    assert!(status["enrollment_deadline"].is_string());
+    // The owner has no TOTP either: the policy binds every member.
+    expect_code(
+        &s.get("/api/memberships?org=strict", &owner),
+        403,
+        "mfa_required_by_organization",
+    );
+
+    // Enrolled, the member works in the organization again.
+    let t0 = fresh_step();
+    let (_app, _codes, key) = enrol(&s, &member, t0);
+    s.get("/api/users?org=strict", &key).expect(200);
+    assert_eq!(
+        s.get(STATUS, &key).json()["enrollment_deadline"],
+        Value::Null
+    );
+    // Lifting the policy frees the owner.
+    s.patch(&policy, &admin, json!({"require_mfa": false}))
+        .expect(200);
+    s.get("/api/memberships?org=strict", &owner).expect(200);
+}

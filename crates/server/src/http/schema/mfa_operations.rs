@@ -6,6 +6,7 @@ use super::document::{model, op, path_id, Access, Op, AUTHENTICATED, BODY, DETAI
 /// The TOTP second factor (`http::mfa`; spec sso-and-mfa §4.2). Refusals carry `code`.
 pub(super) fn mfa() -> Vec<Op> {
     let user_mfa = "/api/users/{id}/mfa";
+    let org_policy = "/api/organizations/{id}/mfa-policy";
     vec![
         op(
             "post",
@@ -91,5 +92,27 @@ pub(super) fn mfa() -> Vec<Op> {
         .errors(AUTHENTICATED)
         .errors(DETAIL)
         .errors(&[409]),
+        op(
+            "get",
+            org_policy,
+            "organizations_retrieve_mfa_policy",
+            "Whether the organization requires TOTP of its members (members and administrators)",
+        )
+        .params([path_id("organization")])
+        .ok(200, "", model("OrganizationMfaPolicy"))
+        .errors(AUTHENTICATED)
+        .errors(DETAIL),
+        op(
+            "patch",
+            org_policy,
+            "organizations_partial_update_mfa_policy",
+            "Require TOTP of the members, with a grace period (the owner or an administrator)",
+        )
+        .params([path_id("organization")])
+        .json_body("PatchedOrganizationMfaPolicyRequest", false)
+        .ok(200, "", model("OrganizationMfaPolicy"))
+        .errors(AUTHENTICATED)
+        .errors(DETAIL)
+        .errors(BODY),
     ]
 }

@@ -32,6 +32,9 @@ pub enum MfaError {
     /// A user the policy covers is past the enrolment deadline without TOTP.
     #[error("{}", super::policy::ENROLLMENT_REQUIRED)]
     EnrollmentRequired,
+    /// A member of an organization that requires the factor, past its deadline, in its context.
+    #[error("{}", super::policy::ORGANIZATION_REQUIRES)]
+    RequiredByOrganization,
 }
 
 impl MfaError {
@@ -49,6 +52,7 @@ impl MfaError {
             MfaError::AccessTokenNotAllowed => "access_token_not_allowed",
             MfaError::InvalidRequest(_) => "invalid_request",
             MfaError::EnrollmentRequired => "mfa_enrollment_required",
+            MfaError::RequiredByOrganization => "mfa_required_by_organization",
         }
     }
 }

@@ -42,8 +42,10 @@ pub struct MfaStatus {
     pub recovery_total: i64,
     pub recovery_remaining: i64,
     pub recovery_generated_date: Option<i64>,
-    /// The global policy covers the user (`policy`).
+    /// A policy covers the user (`policy`): the global one, or an organization's.
     pub required: bool,
+    /// `global`, `organization:<slug>`.
+    pub required_by: Vec<String>,
     /// The enrolment deadline while the user has no factor.
     pub enrollment_deadline: Option<i64>,
 }
@@ -72,9 +74,22 @@ pub async fn status(state: &AppState, user_id: i64) -> DomainResult<MfaStatus> {
     let codes = state.db.mfa_recovery_counts(user_id).await?;
     let user = state.db.user_by_id(user_id).await?;
     let policy = &state.mfa.policy;
+    let mut required_by = Vec::new();
+    let mut deadline = user.as_ref().and_then(|u| policy.deadline(u));
+    if user.as_ref().is_some_and(|u| policy.covers(u)) {
+        required_by.push("global".to_string());
+    }
+    for (slug, since, grace, joined) in state.db.org_mfa_rules_of(UserId(user_id)).await? {
+        required_by.push(format!("organization:{slug}"));
+        if totp.is_none() {
+            let d = policy::org_deadline(since, grace, joined);
+            deadline = Some(deadline.map_or(d, |g| g.min(d)));
+        }
+    }
     Ok(MfaStatus {
-        required: user.as_ref().is_some_and(|u| policy.covers(u)),
-        enrollment_deadline: user.as_ref().and_then(|u| policy.deadline(u)),
+        required: !required_by.is_empty(),
+        required_by,
+        enrollment_deadline: deadline,
         enabled: totp.is_some(),
         confirmed_date: totp.as_ref().map(|t| t.confirmed_date),
         last_used_date: totp.and_then(|t| t.last_used_date),

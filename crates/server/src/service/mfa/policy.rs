@@ -125,6 +125,30 @@ impl MfaPolicy {
     }
 }
 
+pub const ORGANIZATION_REQUIRES: &str = "This organization requires two-factor authentication \
+     of its members: set it up with POST /api/auth/mfa/totp/setup, then /api/auth/mfa/totp/confirm.";
+
+/// An organization's enrolment deadline for a member: from the policy's start or the member's
+/// joining, whichever is later, plus the organization's grace period.
+pub fn org_deadline(since: i64, grace_hours: i64, joined: Option<i64>) -> i64 {
+    since
+        .max(joined.unwrap_or(0))
+        .saturating_add(grace_hours.saturating_mul(3_600_000_000))
+}
+
+/// What passes an organization's gate for a member past its deadline: authentication and
+/// server routes, oneself, the organization list, the policy itself, and leaving (deleting a
+/// membership; its own checks still apply).
+pub fn may_pass_org_gate(parts: &Parts) -> bool {
+    let (method, path) = (parts.method.as_str(), parts.uri.path());
+    path.starts_with("/api/auth/")
+        || path.starts_with("/api/server/")
+        || (matches!(method, "GET" | "HEAD")
+            && matches!(path, "/api/users/self" | "/api/organizations"))
+        || (path.starts_with("/api/organizations/") && path.ends_with("/mfa-policy"))
+        || (method == "DELETE" && path.starts_with("/api/memberships/"))
+}
+
 /// What a user past the deadline may still do: enrol, read the factor's status and oneself,
 /// log out.
 pub fn may_pass_before_enrolment(parts: &Parts) -> bool {
