@@ -236,6 +236,11 @@ pub struct Health {
 pub struct Token {
     #[cfg_attr(feature = "openapi", schema(max_length = 40))]
     pub key: String,
+    /// While a second-factor policy's grace period runs for a user without TOTP: when it ends
+    /// (sso-and-mfa §4.3 step 8). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(format = DateTime, nullable = false))]
+    pub mfa_enrollment_deadline: Option<String>,
 }
 
 // `POST /api/auth/register` answer.

@@ -135,7 +135,11 @@ async fn login(
         .await?;
     let headers = start_session(&state, &parts, &user).await?;
     tracing::info!(user_id = user.id, "login");
-    Ok((headers, cvat_json(StatusCode::OK, &Token { key })).into_response())
+    let answer = Token {
+        key,
+        mfa_enrollment_deadline: state.mfa.policy.deadline(&user).map(views::datetime),
+    };
+    Ok((headers, cvat_json(StatusCode::OK, &answer)).into_response())
 }
 
 async fn logout(

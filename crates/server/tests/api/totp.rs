@@ -543,7 +543,19 @@ fn admins_mode_covers_admins_only_and_lets_them_work_through_the_grace_period() 
     let deadline = chrono::DateTime::parse_from_rfc3339(&deadline).unwrap();
     let hours = (deadline.timestamp() - now() as i64) / 3600;
     assert!((47..=48).contains(&hours), "{deadline}");
+    // The login answer names the deadline while it runs; users it does not cover see nothing.
+    let login = s.login(ADMIN, ADMIN_PASSWORD);
+    assert_eq!(
+        login.json()["mfa_enrollment_deadline"].as_str(),
+        Some(status["enrollment_deadline"].as_str().unwrap())
+    );
     let (_, user) = s.register("plain_policy");
+    let login = s.login("plain_policy", PASSWORD);
+    assert!(
+        login.json().get("mfa_enrollment_deadline").is_none(),
+        "{}",
+        login.text
+    );
     s.get("/api/users", &user).expect(200);
     let status = s.get(STATUS, &user).json();
     assert_eq!(
@@ -627,4 +639,31 @@ fn an_organization_requires_totp_of_its_members_in_its_context() {
     s.patch(&policy, &admin, json!({"require_mfa": false}))
         .expect(200);
     s.get("/api/memberships?org=strict", &owner).expect(200);
+}
+
+#[test]
+fn the_console_shows_the_factor_and_an_administrator_resets_it() {
+    let s = TestServer::start();
+    let (id, token) = s.register("console_mfa");
+    let t0 = fresh_step();
+    let (_app, _codes, key) = enrol(&s, &token, t0);
+    let b = Browser::new(&s);
+    b.login(ADMIN, ADMIN_PASSWORD);
+    let (_, _, page) = b.get(&format!("/admin/users/{id}"));
+    assert!(page.contains("Second factor"), "{page}");
+    assert!(page.contains("10 of 10 left"), "{page}");
+    let csrf = b.csrf(&page);
+    let (status, location, _) = b.post(
+        &format!("/admin/users/{id}/mfa"),
+        &[("csrfmiddlewaretoken", &csrf)],
+    );
+    assert_eq!(
+        (status, location),
+        (303, format!("/admin/users/{id}?done=mfa-reset"))
+    );
+    assert_eq!(admin_view(&s, id)["totp"]["enabled"], false);
+    // The reset signs the user out.
+    s.get("/api/users/self", &key).expect(401);
+    let (_, _, page) = b.get(&format!("/admin/users/{id}"));
+    assert!(page.contains("id=\"totp-state\">off"), "{page}");
 }

@@ -14,6 +14,7 @@
 mod login;
 mod mail;
 mod orgs;
+mod user_mfa;
 mod user_page;
 mod user_sessions;
 mod user_status;

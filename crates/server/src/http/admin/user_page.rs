@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
+use super::user_mfa::mfa_card;
 use super::user_sessions::sessions_card;
 use super::user_status::status_card;
 use super::users::flash;
@@ -18,7 +19,7 @@ use crate::error::ApiError;
 use crate::http::extract::{PathId, RawBody};
 use crate::http::users::parse;
 use crate::service::{
-    access, sessions, users, DomainError, DomainResult, SystemRole, UserAccess, UserId,
+    access, mfa, sessions, users, DomainError, DomainResult, SystemRole, UserAccess, UserId,
 };
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
@@ -237,6 +238,9 @@ async fn render_user(
     let credentials = sessions::list(state, &c.req, u)
         .await
         .map_err(|e| c.error(parts, e))?;
+    let second_factor = mfa::status(state, u.id)
+        .await
+        .map_err(|e| c.error(parts, e))?;
     let (draft, edit_errors) = ps.edit.unwrap_or_else(|| (Draft::of(u), Vec::new()));
     let action = format!("/admin/users/{}", u.id);
     let body = html! {
@@ -279,6 +283,7 @@ async fn render_user(
                         button type="submit" #set-password-button { "Set password" }
                     }
                 }
+                (mfa_card(c, u, &second_factor))
                 (sessions_card(c, u, &credentials))
                 div.card.danger #danger {
                     h2 { "Delete" }

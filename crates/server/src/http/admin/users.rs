@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::html;
 
+use super::user_mfa;
 use super::user_page as page;
 use super::user_sessions;
 use super::user_status as status;
@@ -27,6 +28,7 @@ pub fn router() -> Router<SharedState> {
         .route("/admin/users/{id}/active", post(status::set_active))
         .route("/admin/users/{id}/access", post(status::set_access))
         .route("/admin/users/{id}/sessions", post(user_sessions::revoke))
+        .route("/admin/users/{id}/mfa", post(user_mfa::reset))
         .route("/admin/users/{id}/password", post(page::password))
         .route(
             "/admin/users/{id}/delete",
@@ -138,6 +140,9 @@ pub(super) fn flash(parts: &Parts) -> Option<String> {
         "unblock" => "The account is unblocked.".into(),
         "unlock" => "The login lock is cleared.".into(),
         "revoked" => "Revoked: those credentials no longer work.".into(),
+        "mfa-reset" => {
+            "The second factor is reset; the user is signed out and told by mail.".into()
+        }
         "password" => users::PASSWORD_SET.into(),
         "deleted" => format!("The user {name} has been deleted."),
         _ => return None,
