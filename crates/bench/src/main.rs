@@ -1,6 +1,7 @@
 //! `cvat-bench`: seeds a users database and drives a release `cvat-server` with `wrk`
 //! (see `scripts/bench` and the README's "Benchmarks").
 
+mod mfa_login;
 mod names;
 mod report;
 mod run;

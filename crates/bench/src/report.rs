@@ -101,6 +101,9 @@ pub(crate) fn render(args: &RunArgs, reports: &[EngineReport]) -> String {
                 "✗ > 200 ms"
             }
         );
+        if let Some(line) = &r.mfa_login {
+            let _ = writeln!(out, "- {line}");
+        }
         if let Some(all) = &r.all {
             let _ = writeln!(out, "- {all}");
         }

@@ -68,6 +68,8 @@ pub(crate) struct EngineReport {
     pub(crate) peak_rss_kb: u64,
     pub(crate) seed_secs: f64,
     pub(crate) all: Option<String>,
+    /// The login with step two (`mfa_login`).
+    pub(crate) mfa_login: Option<String>,
 }
 
 const LUA: &str = r#"
@@ -363,6 +365,12 @@ fn server_args(mail: &SmtpReceiver) -> Vec<String> {
         "0",
         "--login-failures-per-address",
         "0",
+        // Every row runs with the second-factor policy on (covering every user, within its
+        // grace period): it must cost token requests nothing.
+        "--mfa-enforce",
+        "all",
+        "--mfa-grace-period-hours",
+        "8760",
     ]
     .map(String::from)
     .to_vec()
@@ -419,6 +427,11 @@ async fn run_engine(
             )
         })
     };
+    let port = server.port;
+    let mfa_login = tokio::task::spawn_blocking(move || crate::mfa_login::measure(port, 100))
+        .await?
+        .map_err(|e| eprintln!("cvat-bench: {engine}: login with step two: {e:#}"))
+        .ok();
     server.stop();
 
     let queries = count_queries(args, url, &rows)?;
@@ -432,5 +445,6 @@ async fn run_engine(
         peak_rss_kb,
         seed_secs,
         all,
+        mfa_login,
     })
 }
