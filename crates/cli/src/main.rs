@@ -160,7 +160,8 @@ Examples:
   cvat-users mfa enable --qr totp.svg
   cvat-users mfa confirm 123456
   cvat-users mfa recovery-codes --otp 123456 --code 654321
-  cvat-users mfa disable --otp 123456 --recovery-code ABCDE-FGHJK"
+  cvat-users mfa disable --otp 123456 --recovery-code ABCDE-FGHJK
+  cvat-users mfa org-policy 7 --require --grace-hours 24"
     )]
     Mfa(commands::mfa::MfaCommand),
     /// Invitations to organizations: list, invite, show, accept, decline, resend, delete.

@@ -358,3 +358,44 @@ fn sessions_lists_revokes_and_signs_out_everywhere() {
     let run = mine.run(&["--output", "json", "sessions", "list"]).ok();
     assert_eq!(run.json().as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn mfa_org_policy_shows_and_changes_an_organizations_policy() {
+    let server = TestServer::start();
+    let admin_auth = server.admin();
+    server
+        .post(
+            "/api/organizations",
+            &admin_auth,
+            serde_json::json!({"slug": "cliorg"}),
+        )
+        .expect(201);
+    let org = server.get("/api/organizations", &admin_auth).json()[0]["id"]
+        .as_i64()
+        .unwrap()
+        .to_string();
+    let cli = Cli::logged_in(&server, ADMIN, ADMIN_PASSWORD);
+    let run = cli.run(&["mfa", "org-policy", &org]).ok();
+    assert!(run.stdout.contains("Requires TOTP: no"), "{}", run.stdout);
+    let run = cli
+        .run(&[
+            "--output",
+            "json",
+            "mfa",
+            "org-policy",
+            &org,
+            "--require",
+            "--grace-hours",
+            "12",
+        ])
+        .ok();
+    let policy = run.json();
+    assert_eq!(policy["require_mfa"], true);
+    assert_eq!(policy["grace_period_hours"], 12);
+    let err = cli
+        .run(&["mfa", "org-policy", &org, "--grace-hours", "9999"])
+        .fails();
+    assert!(err.contains("8760"), "{err}");
+    let run = cli.run(&["mfa", "org-policy", &org, "--no-require"]).ok();
+    assert!(run.stdout.contains("Requires TOTP: no"), "{}", run.stdout);
+}

@@ -27,8 +27,9 @@ use reqwest::Method;
 use crate::client::{ApiClient, Request};
 use crate::error::Result;
 use crate::models::{
-    Detail, MfaDisableRequest, MfaLogin, MfaLoginRequest, MfaStatus, RecoveryCodes,
-    RecoveryCodesRequest, TotpConfirmRequest, TotpConfirmed, TotpSetup, TotpSetupRequest,
+    Detail, MfaDisableRequest, MfaLogin, MfaLoginRequest, MfaStatus, OrganizationMfaPolicy,
+    PatchedOrganizationMfaPolicyRequest, RecoveryCodes, RecoveryCodesRequest, TotpConfirmRequest,
+    TotpConfirmed, TotpSetup, TotpSetupRequest,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -94,5 +95,29 @@ impl<'a> MfaApi<'a> {
         self.client
             .call(Request::new(Method::DELETE, format!("/api/users/{id}/mfa")))
             .map(|_| ())
+    }
+
+    /// `GET /api/organizations/{id}/mfa-policy`: whether the organization requires TOTP of
+    /// its members (members and administrators).
+    pub fn organization_policy(&self, org_id: i64) -> Result<OrganizationMfaPolicy> {
+        self.client.get_json(Request::new(
+            Method::GET,
+            format!("/api/organizations/{org_id}/mfa-policy"),
+        ))
+    }
+
+    /// `PATCH /api/organizations/{id}/mfa-policy`: the owner or an administrator changes it.
+    pub fn organization_policy_update(
+        &self,
+        org_id: i64,
+        request: &PatchedOrganizationMfaPolicyRequest,
+    ) -> Result<OrganizationMfaPolicy> {
+        self.client.get_json(
+            Request::new(
+                Method::PATCH,
+                format!("/api/organizations/{org_id}/mfa-policy"),
+            )
+            .json(request),
+        )
     }
 }

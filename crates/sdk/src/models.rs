@@ -10,7 +10,7 @@ pub use cvat_proto::{
     RegisterRequest, Registered, SigningRequest, Token, User, UserCreateRequest, USER_KEYS,
 };
 pub use cvat_proto::{
-    MfaDisableRequest, MfaLogin, MfaLoginRequest, MfaStatus, RecoveryCodes, RecoveryCodesRequest,
-    RecoveryCodesStatus, TotpConfirmRequest, TotpConfirmed, TotpSetup, TotpSetupRequest,
-    TotpStatus,
+    MfaDisableRequest, MfaLogin, MfaLoginRequest, MfaStatus, OrganizationMfaPolicy,
+    PatchedOrganizationMfaPolicyRequest, RecoveryCodes, RecoveryCodesRequest, RecoveryCodesStatus,
+    TotpConfirmRequest, TotpConfirmed, TotpSetup, TotpSetupRequest, TotpStatus,
 };

@@ -10,7 +10,10 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use cvat_sdk::{ApiClient, Credentials, MfaDisableRequest, RecoveryCodesRequest};
+use cvat_sdk::{
+    ApiClient, Credentials, MfaDisableRequest, PatchedOrganizationMfaPolicyRequest,
+    RecoveryCodesRequest,
+};
 
 use super::{prompt, read_password};
 use crate::context::{Context, Failure, Outcome};
@@ -49,6 +52,21 @@ pub enum MfaCommand {
         recovery_code: Option<String>,
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Show or change whether an organization requires TOTP of its members (changing: its
+    /// owner or an administrator).
+    OrgPolicy {
+        /// The organization's id.
+        org_id: i64,
+        /// Require TOTP of every member (after the grace period).
+        #[arg(long, conflicts_with = "no_require")]
+        require: bool,
+        /// Stop requiring it.
+        #[arg(long)]
+        no_require: bool,
+        /// Hours a member may work without it (0 to 8760).
+        #[arg(long, value_name = "HOURS")]
+        grace_hours: Option<i64>,
     },
     /// Replace the recovery codes (the old ones stop working); prints the new ones.
     RecoveryCodes {
@@ -169,6 +187,35 @@ pub fn run(ctx: &Context, command: MfaCommand) -> Outcome {
                 recovery_code,
             })?;
             println!("{}", detail.detail);
+            Ok(())
+        }
+        MfaCommand::OrgPolicy {
+            org_id,
+            require,
+            no_require,
+            grace_hours,
+        } => {
+            let api = ctx.logged_in()?;
+            let change = PatchedOrganizationMfaPolicyRequest {
+                require_mfa: (require || no_require).then_some(require),
+                grace_period_hours: grace_hours,
+            };
+            let policy = match change == PatchedOrganizationMfaPolicyRequest::default() {
+                true => api.mfa_api().organization_policy(org_id)?,
+                false => api.mfa_api().organization_policy_update(org_id, &change)?,
+            };
+            if ctx.output == Format::Json {
+                let text = serde_json::to_string_pretty(&policy)
+                    .map_err(|e| Failure::new(e.to_string()))?;
+                println!("{text}");
+            } else {
+                println!(
+                    "Requires TOTP: {}\nGrace period: {} hours\nSince: {}",
+                    if policy.require_mfa { "yes" } else { "no" },
+                    policy.grace_period_hours,
+                    policy.enabled_date.as_deref().unwrap_or("-")
+                );
+            }
             Ok(())
         }
         MfaCommand::RecoveryCodes {

@@ -57,7 +57,8 @@ fn grace_hours(v: &Value) -> Result<i64, Vec<String>> {
     }
 }
 
-fn parse(body: &Map<String, Value>) -> Result<(Option<bool>, Option<i64>), FieldErrors> {
+/// The body's `require_mfa` and `grace_period_hours` (also the console's form).
+pub(crate) fn parse(body: &Map<String, Value>) -> Result<(Option<bool>, Option<i64>), FieldErrors> {
     let mut errors: FieldErrors = Vec::new();
     let require = match body.get("require_mfa").map(validate::bool_field) {
         Some(Err(m)) => {

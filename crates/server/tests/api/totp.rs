@@ -667,3 +667,48 @@ fn the_console_shows_the_factor_and_an_administrator_resets_it() {
     let (_, _, page) = b.get(&format!("/admin/users/{id}"));
     assert!(page.contains("id=\"totp-state\">off"), "{page}");
 }
+
+#[test]
+fn the_console_sets_an_organizations_policy() {
+    let s = TestServer::start();
+    let admin = s.admin();
+    s.post("/api/organizations", &admin, json!({"slug": "consorg"}))
+        .expect(201);
+    let org = s.get("/api/organizations", &admin).json()[0]["id"]
+        .as_i64()
+        .unwrap();
+    let b = Browser::new(&s);
+    b.login(ADMIN, ADMIN_PASSWORD);
+    let (_, _, page) = b.get(&format!("/admin/organizations/{org}"));
+    assert!(page.contains("Members need no second factor."), "{page}");
+    let csrf = b.csrf(&page);
+    let (status, location, _) = b.post(
+        &format!("/admin/organizations/{org}/mfa-policy"),
+        &[
+            ("csrfmiddlewaretoken", &csrf),
+            ("require_mfa", "false"),
+            ("require_mfa", "true"),
+            ("grace_period_hours", "6"),
+        ],
+    );
+    assert_eq!(
+        (status, location),
+        (303, format!("/admin/organizations/{org}?done=mfa"))
+    );
+    let policy = s
+        .get(&format!("/api/organizations/{org}/mfa-policy"), &admin)
+        .json();
+    assert_eq!(
+        (
+            policy["require_mfa"].clone(),
+            policy["grace_period_hours"].clone()
+        ),
+        (json!(true), json!(6))
+    );
+    let (status, _, page) = b.post(
+        &format!("/admin/organizations/{org}/mfa-policy"),
+        &[("csrfmiddlewaretoken", &csrf), ("grace_period_hours", "-1")],
+    );
+    assert_eq!(status, 400, "{page}");
+    assert!(page.contains("greater than or equal to 0"), "{page}");
+}

@@ -13,6 +13,7 @@
 
 mod login;
 mod mail;
+mod org_mfa;
 mod orgs;
 mod user_mfa;
 mod user_page;

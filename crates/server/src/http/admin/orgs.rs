@@ -22,6 +22,10 @@ pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/admin/organizations", get(list))
         .route("/admin/organizations/{id}", get(detail))
+        .route(
+            "/admin/organizations/{id}/mfa-policy",
+            post(super::org_mfa::set_policy),
+        )
         .route("/admin/memberships/{id}/role", post(change_role))
         .route(
             "/admin/memberships/{id}/delete",
@@ -115,9 +119,13 @@ async fn render_org(
         )
         .await
         .map_err(|e| fail(e.into()))?;
+    let policy = orgs::mfa_policy(&state.db, &c.req, org.id)
+        .await
+        .map_err(|e| c.error(parts, e))?;
     let flash = match query(parts, "done").as_deref() {
         Some("role") => Some("The role has been changed."),
         Some("removed") => Some("The member has been removed."),
+        Some("mfa") => Some("The second-factor policy has been saved."),
         _ => None,
     };
     let body = html! {
@@ -140,6 +148,7 @@ async fn render_org(
                 dt { "Description" } dd { @if org.description.is_empty() { span.muted { "none" } } @else { (org.description) } }
             }
         }
+        (super::org_mfa::policy_card(c, org.id, &policy))
         h2 { "Members (" (count) ")" }
         div.table-wrap {
             table #members {
