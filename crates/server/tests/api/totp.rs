@@ -712,3 +712,127 @@ fn the_console_sets_an_organizations_policy() {
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("greater than or equal to 0"), "{page}");
 }
+
+/// Signs in on the console's form with `fields` (a `next`, a `code`) beside the credentials.
+fn console_sign_in(b: &Browser, username: &str, extra: &[(&str, &str)]) -> (u16, String, String) {
+    let (_, _, page) = b.get("/admin/login");
+    let csrf = b.csrf(&page);
+    let mut form = vec![
+        ("csrfmiddlewaretoken", csrf.as_str()),
+        ("username", username),
+        ("password", PASSWORD),
+    ];
+    form.extend_from_slice(extra);
+    b.post("/admin/login", &form)
+}
+
+fn between<'a>(page: &'a str, start: &str, end: &str) -> &'a str {
+    let at = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {page}"))
+        + start.len();
+    &page[at..at + page[at..].find(end).unwrap()]
+}
+
+#[test]
+fn a_user_enrols_on_their_own_security_page_then_needs_the_code_to_sign_in() {
+    let s = TestServer::start();
+    s.register("self_enrol");
+    let b = Browser::new(&s);
+    let (status, location, _) = b.get("/admin/security");
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/admin/login?next=%2Fadmin%2Fsecurity")
+    );
+    // Not an administrator: the console refuses, the security page is open.
+    let (status, location, _) = console_sign_in(&b, "self_enrol", &[("next", "/admin/security")]);
+    assert_eq!((status, location.as_str()), (303, "/admin/security"));
+    let (status, _, page) = b.get("/admin/users");
+    assert_eq!(status, 403, "{page}");
+    let (_, _, page) = b.get("/admin/security");
+    assert!(page.contains("id=\"totp-state\">off"), "{page}");
+    let csrf = b.csrf(&page);
+
+    let (status, _, page) = b.post(
+        "/admin/security/setup",
+        &[
+            ("csrfmiddlewaretoken", &csrf),
+            ("password", "wrong-password"),
+        ],
+    );
+    assert_eq!(status, 400);
+    assert!(page.contains("The password is incorrect."), "{page}");
+    let (status, _, page) = b.post(
+        "/admin/security/setup",
+        &[("csrfmiddlewaretoken", &csrf), ("password", PASSWORD)],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("<svg"), "no QR code: {page}");
+    assert!(between(&page, "id=\"otpauth\">", "<").starts_with("otpauth://totp/"));
+    let app = app(between(&page, "id=\"totp-secret\">", "<"));
+    let t0 = fresh_step();
+    let (status, _, page) = b.post(
+        "/admin/security/setup",
+        &[("csrfmiddlewaretoken", &csrf), ("password", PASSWORD)],
+    );
+    assert_eq!(
+        status, 200,
+        "a second setup replaces the pending secret: {page}"
+    );
+    let app = app_or(page.as_str(), app);
+    let (status, _, page) = b.post(
+        "/admin/security/confirm",
+        &[
+            ("csrfmiddlewaretoken", &csrf),
+            ("code", &code(&app, t0 - 30)),
+        ],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        between(&page, "id=\"recovery-codes\">", "</div>")
+            .matches("<li>")
+            .count(),
+        10
+    );
+    assert!(page.contains("on since"), "{page}");
+    // The password alone no longer signs in, on the API or the console.
+    expect_code(&s.login("self_enrol", PASSWORD), 401, "mfa_required");
+    let b2 = Browser::new(&s);
+    let (status, _, page) = console_sign_in(&b2, "self_enrol", &[("next", "/admin/security")]);
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains("name=\"code\""), "{page}");
+    let (status, _, _) = console_sign_in(
+        &b2,
+        "self_enrol",
+        &[("next", "/admin/security"), ("code", "000000")],
+    );
+    assert_eq!(status, 400);
+    let (status, location, _) = console_sign_in(
+        &b2,
+        "self_enrol",
+        &[("next", "/admin/security"), ("code", &code(&app, t0))],
+    );
+    assert_eq!((status, location.as_str()), (303, "/admin/security"));
+    // Turned off again with the password and a later code.
+    let (_, _, page) = b2.get("/admin/security");
+    let csrf = b2.csrf(&page);
+    let (status, _, page) = b2.post(
+        "/admin/security/disable",
+        &[
+            ("csrfmiddlewaretoken", &csrf),
+            ("password", PASSWORD),
+            ("code", &code(&app, t0 + 30)),
+        ],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("id=\"totp-state\">off"), "{page}");
+    s.login("self_enrol", PASSWORD).expect(200);
+}
+
+/// The authenticator of the newest setup on `page`, else `fallback`.
+fn app_or(page: &str, fallback: Totp) -> Totp {
+    match page.find("id=\"totp-secret\">") {
+        Some(_) => app(between(page, "id=\"totp-secret\">", "<")),
+        None => fallback,
+    }
+}

@@ -14,6 +14,8 @@ use crate::auth::{self, cookies, AuthMethod};
 use crate::http::auth::start_session;
 use crate::http::extract::RawBody;
 use crate::permissions::{OrgContext, Requester};
+use crate::service::mfa::{self, Factor, MfaError};
+use crate::service::DomainError;
 use crate::state::SharedState;
 
 pub fn router() -> axum::Router<SharedState> {
@@ -25,6 +27,7 @@ pub fn router() -> axum::Router<SharedState> {
 pub const BAD_CREDENTIALS: &str =
     "Please enter the correct username and password. Note that both fields may be case-sensitive.";
 
+/// The sign-in form; `ask_code` adds the second factor's field (an account with TOTP).
 fn login_form(
     parts: &Parts,
     username: &str,
@@ -32,11 +35,22 @@ fn login_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
+    login_form_with(parts, username, next, error, status, false)
+}
+
+fn login_form_with(
+    parts: &Parts,
+    username: &str,
+    next: &str,
+    error: Option<&str>,
+    status: StatusCode,
+    ask_code: bool,
+) -> Response {
     let csrf = cookies::csrf_token_for(parts);
     let body = html! {
         div.card {
             h1 { "Sign in" }
-            p.sub { "CVAT administration: for accounts with the admin privilege." }
+            p.sub { "CVAT administration (accounts with the admin privilege), and your own security page." }
             br;
             @if let Some(e) = error { p.msg.error #login-error { (e) } }
             form method="post" action="/admin/login" {
@@ -51,6 +65,12 @@ fn login_form(
                     label for="password" { "Password" }
                     input type="password" id="password" name="password"
                         autocomplete="current-password" required;
+                }
+                @if ask_code {
+                    div.field {
+                        label for="code" { "Two-factor code (or a recovery code)" }
+                        input type="text" id="code" name="code" autocomplete="one-time-code" required;
+                    }
                 }
                 button type="submit" #sign-in { "Sign in" }
             }
@@ -116,7 +136,34 @@ async fn login(State(state): State<SharedState>, parts: Parts, body: RawBody) ->
         },
         OrgContext::Sandbox,
     );
-    if !requester.can_use_console() {
+    // An account with TOTP signs in with a code too, as at `POST /api/auth/login`.
+    let code = text("code");
+    let factor = match code.trim() {
+        "" => None,
+        c if c.contains('-') || c.len() > 8 => Some(Factor::Recovery(c.to_string())),
+        c => Some(Factor::Code(c.to_string())),
+    };
+    let refused =
+        |msg: &str, status| login_form_with(&parts, &username, &next, Some(msg), status, true);
+    match mfa::login_factor(&state, &user, factor.as_ref()).await {
+        Ok(_) => {}
+        Err(DomainError::Mfa(MfaError::Required { .. })) => {
+            return Ok(refused(
+                "Enter the code your authenticator app shows.",
+                StatusCode::UNAUTHORIZED,
+            ))
+        }
+        Err(DomainError::Mfa(e @ (MfaError::CodeInvalid { .. } | MfaError::Locked { .. }))) => {
+            let status = match e {
+                MfaError::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return Ok(refused(&e.to_string(), status));
+        }
+        Err(e) => return Err(error_page(None, &parts, e.into())),
+    }
+    // Everyone may reach their own security page; the rest of the console is for admins.
+    if !requester.can_use_console() && !next.starts_with(super::security::HOME) {
         // No session for someone the console would refuse anyway.
         return Err(super::refusal(
             &parts,

@@ -15,6 +15,7 @@ mod login;
 mod mail;
 mod org_mfa;
 mod orgs;
+pub(crate) mod security;
 mod user_mfa;
 mod user_page;
 mod user_sessions;
@@ -49,6 +50,7 @@ pub fn router() -> Router<SharedState> {
         .route("/admin/", get(|| async { Redirect::to("/admin/users") }))
         .route("/admin/static/admin.css", get(css))
         .merge(login::router())
+        .merge(security::router())
         .merge(users::router())
         .merge(orgs::router())
         .merge(mail::router())
@@ -212,6 +214,7 @@ fn layout(title: &str, console: Option<&Console>, parts: &Parts, body: Markup) -
                             a.current[section("/admin/organizations") || section("/admin/memberships")]
                                 href="/admin/organizations" { "Organizations" }
                             a.current[section("/admin/mail")] href="/admin/mail" { "Mail" }
+                            a.current[section("/admin/security")] href="/admin/security" { "Your security" }
                         }
                     }
                     @if let Some(c) = console {
