@@ -8,7 +8,6 @@
 //! (the domain: who may do what, typed commands, `DomainError`) → `store` (SQL, one module
 //! per table). The console at `/admin/` and `createsuperuser` call the same `service`.
 
-pub mod account;
 pub mod auth;
 pub mod config;
 pub mod error;

@@ -1,7 +1,7 @@
 //! Brute-force protection for password checks (decision 10): failures are counted per account
 //! and per client address in the database, so replicas sharing it share the counters.
 
-use crate::error::{ApiError, ApiResult};
+use crate::service::{DomainError, DomainResult};
 use crate::state::AppState;
 use crate::store::{fold, now_micros, UserRecord};
 
@@ -35,7 +35,7 @@ pub fn accounts(login: &str, matching: &[UserRecord]) -> Vec<String> {
 
 /// 429 while an account or the address is locked; nothing is verified then. One statement
 /// reads every lock.
-pub async fn check(state: &AppState, accounts: &[String], address: &str) -> ApiResult<()> {
+pub async fn check(state: &AppState, accounts: &[String], address: &str) -> DomainResult<()> {
     let s = &state.settings;
     let mut locks: Vec<(&str, &str, i64, &str)> = accounts
         .iter()
@@ -60,7 +60,7 @@ pub async fn check(state: &AppState, accounts: &[String], address: &str) -> ApiR
         if let Some(retry_after) = locked_for(&times, limit, window, now) {
             tracing::warn!(scope, "password logins locked after repeated failures");
             crate::metrics::login_locked();
-            return Err(ApiError::Throttled {
+            return Err(DomainError::Throttled {
                 detail: format!(
                     "Too many failed login attempts for this {what}. Try again in {retry_after} seconds."
                 ),
@@ -71,7 +71,7 @@ pub async fn check(state: &AppState, accounts: &[String], address: &str) -> ApiR
     Ok(())
 }
 
-pub async fn failed(state: &AppState, accounts: &[String], address: &str) -> ApiResult<()> {
+pub async fn failed(state: &AppState, accounts: &[String], address: &str) -> DomainResult<()> {
     crate::metrics::failed_login();
     for account in accounts {
         state.db.record_login_failure(ACCOUNT, account).await?;
@@ -82,7 +82,7 @@ pub async fn failed(state: &AppState, accounts: &[String], address: &str) -> Api
 
 /// A correct password resets the account's count (not the address's: one valid account must
 /// not let an address keep guessing others).
-pub async fn succeeded(state: &AppState, user: &UserRecord) -> ApiResult<()> {
+pub async fn succeeded(state: &AppState, user: &UserRecord) -> DomainResult<()> {
     state
         .db
         .clear_login_failures(ACCOUNT, &fold(&user.username))

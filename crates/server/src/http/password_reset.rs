@@ -1,7 +1,7 @@
 //! `POST /api/auth/password/reset` and `POST /api/auth/password/reset/confirm` (spec §2):
 //! anonymous, but a request's credentials are still checked (an invalid `Authorization` gets
 //! 401, a session cookie without CSRF 403), as CVAT's authentication classes do. The logic is
-//! `crate::account::password_reset`.
+//! `crate::service::password_reset`.
 
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -11,8 +11,8 @@ use axum::Router;
 
 use super::extract::{MaybeIdentity, RawBody};
 use super::{links, views};
-use crate::account::password_reset::{self, RESET_DONE, RESET_SENT};
 use crate::error::{ApiError, ApiResult};
+use crate::service::password_reset::{self, RESET_DONE, RESET_SENT};
 use crate::state::SharedState;
 use crate::validate;
 

@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod mfa;
 pub mod org_rules;
 pub mod orgs;
+pub mod password_reset;
 pub mod permissions;
 pub mod registration;
 pub mod sessions;

@@ -11,9 +11,9 @@ use clap::ValueEnum;
 use hmac::Mac;
 
 use super::{DomainError, DomainResult, UserId};
-use crate::account::reset_token::{base36_to_int, int_to_base36};
 use crate::auth::ct_eq;
 use crate::mail::{self, escape_html};
+use crate::service::password_reset::token::{base36_to_int, int_to_base36};
 use crate::state::AppState;
 use crate::store::{fold, now_micros, NewMail, UserRecord};
 
@@ -108,7 +108,7 @@ pub fn confirmation_mail(
 ) -> Option<NewMail> {
     let key = make_key(&state.secret, id, email, now_micros() / 1_000_000);
     let link = format!("{base}/api/auth/account-confirm-email/{key}/");
-    let site = crate::account::password_reset::site_name(base);
+    let site = super::password_reset::site_name(base);
     let text = format!(
         "Hello from {site}!\n\n\
          You're receiving this email because user {username} has given your email address to register an account on {site}.\n\n\

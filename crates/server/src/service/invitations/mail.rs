@@ -3,8 +3,8 @@
 //! which keeps the key and opens the invitation after login or registration. Ours adds a text
 //! part and URL-encodes the address in the link.
 
-use crate::account::password_reset::site_name;
 use crate::mail::{self, escape_html, MailError, Mailer};
+use crate::service::password_reset::site_name;
 use crate::store::NewMail;
 
 /// What the mail says.

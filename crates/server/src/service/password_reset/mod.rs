@@ -1,5 +1,5 @@
 //! Password reset by e-mail (spec §2): the logic behind `POST /api/auth/password/reset` and
-//! `.../reset/confirm` (`http::password_reset`).
+//! `.../reset/confirm` (`http::password_reset`); Django's token in `token`.
 //!
 //! A request answers the same, in about the same time, whether or not the address has an
 //! account: the only extra work for a known address is one outbox insert; the mail is sent
@@ -9,9 +9,11 @@
 
 use serde_json::{Map, Value};
 
-use super::reset_token::{self, TokenState};
-use crate::auth::{self, password_rules, throttle};
-use crate::error::{ApiError, ApiResult};
+pub mod token;
+
+use self::token::{self as reset_token, TokenState};
+use super::{DomainError, DomainResult};
+use crate::auth::{password_rules, throttle};
 use crate::mail::{self, escape_html};
 use crate::state::AppState;
 use crate::store::{fold, now_micros, NewMail, UserRecord};
@@ -32,7 +34,7 @@ pub async fn request_reset(
     email: &str,
     origin: &str,
     client: &str,
-) -> ApiResult<()> {
+) -> DomainResult<()> {
     throttle_requests(state, email, client).await?;
     let verifying = state.mailer.settings.email_verification.is_on();
     let users: Vec<UserRecord> = state
@@ -68,7 +70,7 @@ pub async fn request_reset(
 
 /// Throttles reset requests like failed logins: per e-mail address (the per-account limit)
 /// and per client address (the per-address limit), both within the lockout window.
-async fn throttle_requests(state: &AppState, email: &str, client: &str) -> ApiResult<()> {
+async fn throttle_requests(state: &AppState, email: &str, client: &str) -> DomainResult<()> {
     let s = &state.settings;
     let email = fold(email);
     let window = s.lockout_secs * 1_000_000;
@@ -100,7 +102,7 @@ async fn throttle_requests(state: &AppState, email: &str, client: &str) -> ApiRe
         if times.len() as i64 >= limit {
             let oldest = times.last().copied().unwrap_or(now);
             let retry_after = ((oldest + window - now).max(1_000_000) as u64).div_ceil(1_000_000);
-            return Err(ApiError::Throttled {
+            return Err(DomainError::Throttled {
                 detail: format!(
                     "Too many password reset requests for this {what}. Try again in {retry_after} seconds."
                 ),
@@ -170,7 +172,7 @@ pub async fn confirm_reset(
     state: &AppState,
     body: &Map<String, Value>,
     client: &str,
-) -> ApiResult<()> {
+) -> DomainResult<()> {
     let mut errors: FieldErrors = Vec::new();
     let mut values = Vec::new();
     for (k, max) in [
@@ -186,10 +188,10 @@ pub async fn confirm_reset(
         }
     }
     if !errors.is_empty() {
-        return Err(ApiError::Fields(errors));
+        return Err(DomainError::Invalid(errors));
     }
     let Ok([new1, new2, uid, token]) = <[String; 4]>::try_from(values) else {
-        return Err(ApiError::Fields(errors));
+        return Err(DomainError::Invalid(errors));
     };
     throttle::check(state, &[], client).await?;
     let user = match reset_token::base36_to_int(&uid).and_then(|id| i64::try_from(id).ok()) {
@@ -198,7 +200,7 @@ pub async fn confirm_reset(
     };
     let Some(user) = user else {
         throttle::failed(state, &[], client).await?;
-        return Err(ApiError::field("uid", INVALID_VALUE));
+        return Err(DomainError::field("uid", INVALID_VALUE));
     };
     let timeout = state.mailer.settings.password_reset_timeout;
     let state_now = TokenState::of(&user, &[]);
@@ -210,10 +212,10 @@ pub async fn confirm_reset(
         reset_token::now_ts(),
     ) {
         throttle::failed(state, &[], client).await?;
-        return Err(ApiError::field("token", INVALID_VALUE));
+        return Err(DomainError::field("token", INVALID_VALUE));
     }
     if new1 != new2 {
-        return Err(ApiError::field("new_password2", PASSWORDS_DIFFER));
+        return Err(DomainError::field("new_password2", PASSWORDS_DIFFER));
     }
     let attrs = password_rules::UserAttributes {
         username: &user.username,
@@ -223,9 +225,12 @@ pub async fn confirm_reset(
     };
     let problems = password_rules::validate_password(&new1, Some(&attrs));
     if !problems.is_empty() {
-        return Err(ApiError::Fields(vec![("new_password2".into(), problems)]));
+        return Err(DomainError::Invalid(vec![(
+            "new_password2".into(),
+            problems,
+        )]));
     }
-    let hash = auth::hash_blocking(new1).await?;
+    let hash = super::users::hash(new1).await?;
     // The hash the token was checked against must still be the stored one: a link works once
     // even when two confirmations race.
     if !state
@@ -233,7 +238,7 @@ pub async fn confirm_reset(
         .reset_password_revoking(user.id, &user.password, &hash)
         .await?
     {
-        return Err(ApiError::field("token", INVALID_VALUE));
+        return Err(DomainError::field("token", INVALID_VALUE));
     }
     tracing::info!(
         user_id = user.id,
