@@ -342,6 +342,16 @@ fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
+/// A TOML list of the non-blank strings (`cvat-server config` lines of list options).
+pub fn toml_list(items: &[String]) -> String {
+    let items: Vec<String> = items
+        .iter()
+        .filter(|i| !i.trim().is_empty())
+        .map(|i| toml_str(i))
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
 impl ServeArgs {
     /// The effective configuration as TOML (the file format), secrets masked.
     pub fn to_toml(&self) -> String {

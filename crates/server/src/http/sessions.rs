@@ -3,17 +3,19 @@
 //! (`service::sessions`).
 
 use axum::extract::{Path, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::Router;
 
+use super::extract::PathId;
+use super::users::administered_user;
 use super::views;
-use crate::error::{cvat_json, ApiResult};
+use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::service::sessions::{self, Credential};
-use crate::service::{users, Requester, UserAccess, UserId};
+use crate::service::Requester;
 use crate::state::SharedState;
-use crate::store::UserRecord;
 
 pub fn router() -> Router<SharedState> {
     let fallback = super::method_not_allowed;
@@ -62,15 +64,6 @@ fn signed_out(gone: u64) -> Response {
     ))
 }
 
-/// User `id`, for an administrator (others: 403 before the lookup, then 404).
-async fn user_of(state: &SharedState, req: &Requester, id: i64) -> ApiResult<UserRecord> {
-    if !req.is_admin() {
-        return Err(crate::service::DomainError::Forbidden.into());
-    }
-    let scope = req.detail_scope();
-    Ok(users::find(&state.db, req, &scope, UserId(id), UserAccess::Administer).await?)
-}
-
 async fn list_own(State(state): State<SharedState>, req: Requester) -> ApiResult<Response> {
     Ok(listed(&sessions::list(&state, &req, &req.user).await?))
 }
@@ -93,33 +86,31 @@ async fn revoke_own(
 async fn list_of(
     State(state): State<SharedState>,
     req: Requester,
-    Path(id): Path<String>,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
 ) -> ApiResult<Response> {
-    let user = user_of(&state, &req, path_user(&id)?).await?;
+    let user = administered_user(&state, &req, id, &parts).await?;
     Ok(listed(&sessions::list(&state, &req, &user).await?))
 }
 
 async fn revoke_all_of(
     State(state): State<SharedState>,
     req: Requester,
-    Path(id): Path<String>,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
 ) -> ApiResult<Response> {
-    let user = user_of(&state, &req, path_user(&id)?).await?;
+    let user = administered_user(&state, &req, id, &parts).await?;
     Ok(signed_out(sessions::revoke_all(&state, &req, &user).await?))
 }
 
 async fn revoke_of(
     State(state): State<SharedState>,
     req: Requester,
-    Path((id, sid)): Path<(String, String)>,
+    id: Result<PathId, ApiError>,
+    parts: Parts,
+    Path((_, sid)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let user = user_of(&state, &req, path_user(&id)?).await?;
+    let user = administered_user(&state, &req, id, &parts).await?;
     sessions::revoke(&state, &req, &user, &sid).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// The user id of the path; not an integer: 404, as every detail route.
-fn path_user(id: &str) -> ApiResult<i64> {
-    id.parse()
-        .map_err(|_| crate::service::DomainError::NotFound.into())
 }

@@ -9,6 +9,7 @@
 //! `Requester` extractor asks [`may_pass_before_new_password`]). Clearing a lock forgets the account's failed passwords and second-factor
 //! codes, so a user locked out by someone guessing can log in again at once.
 
+use super::users::ensure_admin;
 use super::{DomainError, DomainResult, Requester, UserId};
 use crate::auth::throttle;
 use crate::state::AppState;
@@ -42,13 +43,6 @@ pub struct AccountAccess {
 
 pub fn is_blocked(user: &UserRecord) -> bool {
     user.blocked_date.is_some()
-}
-
-fn ensure_admin(req: &Requester) -> DomainResult<()> {
-    match req.is_admin() {
-        true => Ok(()),
-        false => Err(DomainError::Forbidden),
-    }
 }
 
 async fn access_of(state: &AppState, user: &UserRecord) -> DomainResult<AccountAccess> {

@@ -40,16 +40,10 @@ pub struct RegistrationArgs {
 impl RegistrationArgs {
     /// Appends the options as TOML lines (`cvat-server config`).
     pub fn to_toml(&self, out: &mut String) {
-        let domains: Vec<String> = self
-            .registration_domains
-            .iter()
-            .filter(|d| !d.trim().is_empty())
-            .map(|d| toml::Value::String(d.clone()).to_string())
-            .collect();
         out.push_str(&format!(
-            "registration_disabled = {}\nregistration_domains = [{}]\npassword_min_length = {}\n",
+            "registration_disabled = {}\nregistration_domains = {}\npassword_min_length = {}\n",
             self.registration_disabled,
-            domains.join(", "),
+            crate::config::toml_list(&self.registration_domains),
             self.password_min_length
         ));
     }

@@ -11,14 +11,13 @@ use axum::Extension;
 use axum::Router;
 use cvat_proto::AccountAccess as AccessView;
 
-use super::load_target;
+use super::administered_user;
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::http::extract::PathId;
 use crate::http::views::datetime;
 use crate::service::access::{self, AccessChange, AccountAccess};
-use crate::service::{Requester, UserAccess};
+use crate::service::Requester;
 use crate::state::SharedState;
-use crate::store::UserRecord;
 
 pub fn router() -> Router<SharedState> {
     let fallback = crate::http::method_not_allowed;
@@ -61,19 +60,6 @@ fn view(a: &AccountAccess) -> Response {
     cvat_json(StatusCode::OK, &body)
 }
 
-/// Admins only: 403 before the lookup (as for `POST /api/users/{id}/password`), then 404.
-async fn target(
-    state: &SharedState,
-    req: &Requester,
-    id: Result<PathId, ApiError>,
-    parts: &Parts,
-) -> ApiResult<UserRecord> {
-    if !req.is_admin() {
-        return Err(crate::service::DomainError::Forbidden.into());
-    }
-    load_target(state, req, parts, id?, UserAccess::Administer).await
-}
-
 /// Every route: the lookup, then the change its `AccessChange` names.
 async fn handle(
     State(state): State<SharedState>,
@@ -82,6 +68,6 @@ async fn handle(
     id: Result<PathId, ApiError>,
     parts: Parts,
 ) -> ApiResult<Response> {
-    let user = target(&state, &req, id, &parts).await?;
+    let user = administered_user(&state, &req, id, &parts).await?;
     Ok(view(&access::apply(&state, &req, &user, change).await?))
 }

@@ -114,6 +114,18 @@ async fn retrieve_self(req: Requester, parts: Parts) -> Response {
     views::respond(StatusCode::OK, &parts, |o| views::full_user(&req.user, o))
 }
 
+/// A user an administrator manages (access, sessions): 403 for others before the lookup (as
+/// for `POST /api/users/{id}/password`), then 404.
+pub(crate) async fn administered_user(
+    state: &SharedState,
+    req: &Requester,
+    id: Result<PathId, ApiError>,
+    parts: &Parts,
+) -> ApiResult<UserRecord> {
+    users::ensure_admin(req)?;
+    load_target(state, req, parts, id?, UserAccess::Administer).await
+}
+
 /// Lookup through the request's filters (404), then the object permission (403).
 async fn load_target(
     state: &SharedState,

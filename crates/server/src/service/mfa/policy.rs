@@ -72,17 +72,11 @@ impl MfaPolicyArgs {
     }
 
     pub fn to_toml(&self, out: &mut String) {
-        let exempt: Vec<String> = self
-            .mfa_exempt_users
-            .iter()
-            .filter(|u| !u.trim().is_empty())
-            .map(|u| toml::Value::String(u.clone()).to_string())
-            .collect();
         out.push_str(&format!(
-            "mfa_enforce = \"{}\"\nmfa_grace_period_hours = {}\nmfa_exempt_users = [{}]\n",
+            "mfa_enforce = \"{}\"\nmfa_grace_period_hours = {}\nmfa_exempt_users = {}\n",
             self.mfa_enforce.as_str(),
             self.mfa_grace_period_hours,
-            exempt.join(", ")
+            crate::config::toml_list(&self.mfa_exempt_users)
         ));
     }
 }
