@@ -5,16 +5,18 @@
 //! clap parses the command line ([`with_config_file`]), so clap's own order (command line, then
 //! environment, then default) gives the precedence above.
 
-use std::ffi::OsString;
-use std::fmt;
-use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
+
+mod file;
+mod net;
+
+pub use file::with_config_file;
+pub use net::{AllowedHosts, TrustedProxies};
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
-use ipnet::IpNet;
 
 /// `--config FILE` / `CVAT_CONFIG`: the optional TOML file.
 #[derive(Debug, Clone, Default, Args)]
@@ -188,94 +190,6 @@ impl From<&ServeArgs> for Settings {
     }
 }
 
-/// The proxies allowed to tell us the client's scheme, host and address.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(pub Vec<IpNet>);
-
-impl TrustedProxies {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        self.0.iter().any(|net| net.contains(&ip))
-    }
-}
-
-impl FromStr for TrustedProxies {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut nets = Vec::new();
-        for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let net = match item.parse::<IpNet>() {
-                Ok(n) => n.trunc(),
-                Err(_) => match item.parse::<IpAddr>() {
-                    Ok(ip) => IpNet::from(ip.to_canonical()),
-                    Err(_) => return Err(format!("not an IP address or CIDR block: {item}")),
-                },
-            };
-            nets.push(net);
-        }
-        Ok(TrustedProxies(nets))
-    }
-}
-
-impl fmt::Display for TrustedProxies {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let items: Vec<String> = self
-            .0
-            .iter()
-            .map(|n| {
-                if n.prefix_len() == n.max_prefix_len() {
-                    n.addr().to_string()
-                } else {
-                    n.to_string()
-                }
-            })
-            .collect();
-        f.write_str(&items.join(","))
-    }
-}
-
-/// The host names the server answers for (Django's `ALLOWED_HOSTS`); empty allows any.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AllowedHosts(pub Vec<String>);
-
-impl AllowedHosts {
-    /// Whether `host` (`name[:port]` as the client sent it) is allowed: an entry equal to its
-    /// name, `.example.com` for that domain and its subdomains, or `*`.
-    pub fn allows(&self, host: &str) -> bool {
-        if self.0.is_empty() {
-            return true;
-        }
-        let name = match host.rsplit_once(':') {
-            Some((name, port)) if !name.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
-                name
-            }
-            _ => host,
-        };
-        let name = name.trim_end_matches('.').to_ascii_lowercase();
-        self.0.iter().any(|entry| {
-            entry == "*"
-                || *entry == name
-                || entry
-                    .strip_prefix('.')
-                    .is_some_and(|domain| name == domain || name.ends_with(entry.as_str()))
-        })
-    }
-}
-
-impl FromStr for AllowedHosts {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let hosts = s.split(',').map(str::trim).filter(|h| !h.is_empty());
-        Ok(AllowedHosts(hosts.map(str::to_ascii_lowercase).collect()))
-    }
-}
-
-impl fmt::Display for AllowedHosts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.join(","))
-    }
-}
-
 /// What a secret looks like in printed configuration and messages.
 pub const MASK: &str = "********";
 
@@ -408,119 +322,6 @@ impl ServeArgs {
     }
 }
 
-/// The configuration file named by `--config FILE` / `--config=FILE` in `argv`, else by
-/// `CVAT_CONFIG`.
-fn config_path(argv: &[OsString]) -> Option<PathBuf> {
-    let mut it = argv.iter().skip(1);
-    while let Some(a) = it.next() {
-        let Some(s) = a.to_str() else { continue };
-        if s == "--" {
-            break;
-        }
-        if s == "--config" {
-            return it.next().map(PathBuf::from);
-        }
-        if let Some(v) = s.strip_prefix("--config=") {
-            return Some(PathBuf::from(v));
-        }
-    }
-    std::env::var_os("CVAT_CONFIG")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
-/// Keys whose values never show in `--help`.
-const SECRET_KEYS: [&str; 3] = ["secret_key", "database_url", "smtp_url"];
-
-/// Reads the file, if one is named, and makes its values the defaults of the matching
-/// arguments of every subcommand that has them. Unknown keys are an error (typos would
-/// otherwise be silently ignored).
-pub fn with_config_file(cmd: clap::Command, argv: &[OsString]) -> anyhow::Result<clap::Command> {
-    let Some(path) = config_path(argv) else {
-        return Ok(cmd);
-    };
-    let values = read_config_file(&path)?;
-    let Some(serve) = cmd.find_subcommand("serve").cloned() else {
-        anyhow::bail!("no serve subcommand to take the file's settings");
-    };
-    let known: Vec<String> = serve
-        .get_arguments()
-        .map(|a| a.get_id().to_string())
-        .filter(|id| !["config", "help", "version"].contains(&id.as_str()))
-        .collect();
-    for (key, _) in &values {
-        if !known.iter().any(|k| k == key) {
-            anyhow::bail!(
-                "{}: unknown key `{key}` (known keys: {})",
-                path.display(),
-                known.join(", ")
-            );
-        }
-    }
-    let names: Vec<String> = cmd
-        .get_subcommands()
-        .map(|s| s.get_name().to_string())
-        .collect();
-    let mut cmd = cmd;
-    for name in names {
-        for (key, value) in &values {
-            let has = cmd
-                .find_subcommand(&name)
-                .is_some_and(|s| s.get_arguments().any(|a| a.get_id() == key.as_str()));
-            if !has {
-                continue;
-            }
-            // clap keeps defaults as `&'static str`; the file is read once per process.
-            let value: &'static str = Box::leak(value.clone().into_boxed_str());
-            let secret = SECRET_KEYS.contains(&key.as_str());
-            cmd = cmd.mut_subcommand(&name, |s| {
-                s.mut_arg(key.as_str(), |a| {
-                    a.default_value(value).hide_default_value(secret)
-                })
-            });
-        }
-    }
-    Ok(cmd)
-}
-
-/// The file's keys and their values as command-line strings.
-fn read_config_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("cannot read configuration file {}: {e}", path.display()))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{}: invalid TOML: {e}", path.display()))?;
-    let mut out = Vec::new();
-    for (key, value) in table {
-        let text = match value {
-            toml::Value::String(s) => s,
-            toml::Value::Integer(i) => i.to_string(),
-            toml::Value::Boolean(b) => b.to_string(),
-            toml::Value::Array(items) => {
-                let mut parts = Vec::new();
-                for item in items {
-                    match item {
-                        toml::Value::String(s) => parts.push(s),
-                        other => anyhow::bail!(
-                            "{}: `{key}` must list strings, not {}",
-                            path.display(),
-                            other.type_str()
-                        ),
-                    }
-                }
-                parts.join(",")
-            }
-            other => anyhow::bail!(
-                "{}: `{key}` cannot be a {}",
-                path.display(),
-                other.type_str()
-            ),
-        };
-        out.push((key, text));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,28 +371,5 @@ mod tests {
         }
         let parsed: toml::Table = text.parse().expect("valid TOML");
         assert_eq!(parsed["db_pool_size"].as_integer(), Some(8));
-    }
-
-    #[test]
-    fn allowed_hosts_match_names_ports_and_subdomains() {
-        let a: AllowedHosts = "cvat.example, .corp.example,[::1]".parse().unwrap();
-        assert!(a.allows("cvat.example") && a.allows("CVAT.example:8080"));
-        assert!(a.allows("corp.example") && a.allows("eu.corp.example:443"));
-        assert!(a.allows("[::1]:8080"));
-        assert!(!a.allows("evil.example") && !a.allows("xcorp.example"));
-        assert!(AllowedHosts::default().allows("anything"));
-    }
-
-    #[test]
-    fn trusted_proxies_parse_addresses_and_blocks() {
-        let t: TrustedProxies = "127.0.0.1, ::1,10.0.0.0/8".parse().unwrap();
-        assert!(t.contains("127.0.0.1".parse().unwrap()));
-        assert!(t.contains("::ffff:127.0.0.1".parse().unwrap()));
-        assert!(t.contains("::1".parse().unwrap()));
-        assert!(t.contains("10.20.30.40".parse().unwrap()));
-        assert!(!t.contains("192.168.0.1".parse().unwrap()));
-        assert_eq!(t.to_string(), "127.0.0.1,::1,10.0.0.0/8");
-        assert_eq!("".parse::<TrustedProxies>().unwrap().0.len(), 0);
-        assert!("localhost".parse::<TrustedProxies>().is_err());
     }
 }

@@ -1,0 +1,118 @@
+//! The optional TOML file (`--config FILE` / `CVAT_CONFIG`): its values become the defaults of
+//! the matching flags before clap parses the command line.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// The configuration file named by `--config FILE` / `--config=FILE` in `argv`, else by
+/// `CVAT_CONFIG`.
+fn config_path(argv: &[OsString]) -> Option<PathBuf> {
+    let mut it = argv.iter().skip(1);
+    while let Some(a) = it.next() {
+        let Some(s) = a.to_str() else { continue };
+        if s == "--" {
+            break;
+        }
+        if s == "--config" {
+            return it.next().map(PathBuf::from);
+        }
+        if let Some(v) = s.strip_prefix("--config=") {
+            return Some(PathBuf::from(v));
+        }
+    }
+    std::env::var_os("CVAT_CONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Keys whose values never show in `--help`.
+const SECRET_KEYS: [&str; 3] = ["secret_key", "database_url", "smtp_url"];
+
+/// Reads the file, if one is named, and makes its values the defaults of the matching
+/// arguments of every subcommand that has them. Unknown keys are an error (typos would
+/// otherwise be silently ignored).
+pub fn with_config_file(cmd: clap::Command, argv: &[OsString]) -> anyhow::Result<clap::Command> {
+    let Some(path) = config_path(argv) else {
+        return Ok(cmd);
+    };
+    let values = read_config_file(&path)?;
+    let Some(serve) = cmd.find_subcommand("serve").cloned() else {
+        anyhow::bail!("no serve subcommand to take the file's settings");
+    };
+    let known: Vec<String> = serve
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .filter(|id| !["config", "help", "version"].contains(&id.as_str()))
+        .collect();
+    for (key, _) in &values {
+        if !known.iter().any(|k| k == key) {
+            anyhow::bail!(
+                "{}: unknown key `{key}` (known keys: {})",
+                path.display(),
+                known.join(", ")
+            );
+        }
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    let mut cmd = cmd;
+    for name in names {
+        for (key, value) in &values {
+            let has = cmd
+                .find_subcommand(&name)
+                .is_some_and(|s| s.get_arguments().any(|a| a.get_id() == key.as_str()));
+            if !has {
+                continue;
+            }
+            // clap keeps defaults as `&'static str`; the file is read once per process.
+            let value: &'static str = Box::leak(value.clone().into_boxed_str());
+            let secret = SECRET_KEYS.contains(&key.as_str());
+            cmd = cmd.mut_subcommand(&name, |s| {
+                s.mut_arg(key.as_str(), |a| {
+                    a.default_value(value).hide_default_value(secret)
+                })
+            });
+        }
+    }
+    Ok(cmd)
+}
+
+/// The file's keys and their values as command-line strings.
+fn read_config_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read configuration file {}: {e}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{}: invalid TOML: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (key, value) in table {
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => {
+                let mut parts = Vec::new();
+                for item in items {
+                    match item {
+                        toml::Value::String(s) => parts.push(s),
+                        other => anyhow::bail!(
+                            "{}: `{key}` must list strings, not {}",
+                            path.display(),
+                            other.type_str()
+                        ),
+                    }
+                }
+                parts.join(",")
+            }
+            other => anyhow::bail!(
+                "{}: `{key}` cannot be a {}",
+                path.display(),
+                other.type_str()
+            ),
+        };
+        out.push((key, text));
+    }
+    Ok(out)
+}
