@@ -79,7 +79,8 @@ pub fn with_config_file(cmd: clap::Command, argv: &[OsString]) -> anyhow::Result
     Ok(cmd)
 }
 
-/// The file's keys and their values as command-line strings.
+/// The file's keys and their values as command-line strings. A table's keys are joined to its
+/// name with `_`: `[ldap] bind_dn = ".."` is the key `ldap_bind_dn` (`--ldap-bind-dn`).
 fn read_config_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read configuration file {}: {e}", path.display()))?;
@@ -87,8 +88,27 @@ fn read_config_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
         .parse()
         .map_err(|e| anyhow::anyhow!("{}: invalid TOML: {e}", path.display()))?;
     let mut out = Vec::new();
+    flatten(path, "", table, &mut out)?;
+    Ok(out)
+}
+
+fn flatten(
+    path: &Path,
+    prefix: &str,
+    table: toml::Table,
+    out: &mut Vec<(String, String)>,
+) -> anyhow::Result<()> {
     for (key, value) in table {
+        let key = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}_{key}")
+        };
         let text = match value {
+            toml::Value::Table(inner) => {
+                flatten(path, &key, inner, out)?;
+                continue;
+            }
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
@@ -114,5 +134,33 @@ fn read_config_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
         };
         out.push((key, text));
     }
-    Ok(out)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_flatten_into_prefixed_keys() {
+        let dir = std::env::temp_dir().join(format!("cvat-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:1\"\n[mail]\nfrom = \"a@b\"\n[x.y]\nz = 3\n",
+        )
+        .unwrap();
+        let mut pairs = read_config_file(&file).unwrap();
+        pairs.sort();
+        assert_eq!(
+            pairs,
+            [
+                ("bind".into(), "127.0.0.1:1".into()),
+                ("mail_from".into(), "a@b".into()),
+                ("x_y_z".into(), "3".into())
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
