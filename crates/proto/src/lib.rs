@@ -4,6 +4,7 @@
 //! server's OpenAPI document is derived from the same types (`openapi::models()`).
 
 mod answers;
+mod audit;
 mod mfa;
 mod requests;
 
@@ -11,5 +12,6 @@ mod requests;
 pub mod openapi;
 
 pub use answers::*;
+pub use audit::*;
 pub use mfa::*;
 pub use requests::*;

@@ -77,6 +77,8 @@ pub fn models() -> Vec<(String, RefOr<Schema>)> {
         model::<MfaDisableRequest>(),
         model::<RecoveryCodesRequest>(),
         model::<RecoveryCodes>(),
+        model::<AuditEvent>(),
+        model::<AuditEventPage>(),
     ]
 }
 

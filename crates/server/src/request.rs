@@ -228,6 +228,23 @@ pub fn credential_origin(parts: &Parts) -> crate::store::CredentialOrigin {
     }
 }
 
+/// Where the request came from, for its audit events: the client address, the `User-Agent`
+/// (at most 512 characters) and the request id the `http` layer set.
+pub fn audit_origin(parts: &Parts) -> crate::service::audit::Origin {
+    let credential = credential_origin(parts);
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    crate::service::audit::Origin {
+        client_address: credential.client_address,
+        user_agent: credential.user_agent,
+        request_id,
+    }
+}
+
 pub fn client_address(parts: &Parts) -> String {
     match parts.extensions.get::<ClientInfo>() {
         Some(info) => info.address.clone(),

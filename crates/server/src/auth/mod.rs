@@ -30,6 +30,7 @@ pub fn hmac_sha256(key: &[u8]) -> hmac::Hmac<sha2::Sha256> {
     <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC accepts any key length")
 }
 use crate::request;
+use crate::service::audit::{actions, AuditEvent};
 use crate::state::AppState;
 use crate::store::UserRecord;
 
@@ -52,6 +53,17 @@ pub enum AuthMethod {
 }
 
 impl AuthMethod {
+    /// The method's name in audit events.
+    pub fn audit_name(&self) -> &'static str {
+        match self {
+            AuthMethod::Token { .. } => "token",
+            AuthMethod::Basic => "basic",
+            AuthMethod::Signature => "signature",
+            AuthMethod::Session { .. } => "session",
+            AuthMethod::Bearer { .. } => "access_token",
+        }
+    }
+
     /// A password login (Basic), or a session or Token that one created. Access tokens and
     /// signed URLs are handed out to others: they may not mint credentials of their own, so
     /// revoking a leaked one removes its holder.
@@ -279,6 +291,13 @@ async fn basic_login(
     match verify_login(state, parts, login, password, matching).await? {
         Some((user, verified)) => {
             cache.insert(key, verified);
+            // Recorded when the password is checked, not on the cache's hits (reads write
+            // nothing): the first use, and again whenever the cache forgot the credentials.
+            let origin = request::audit_origin(parts);
+            let ev = AuditEvent::new(actions::LOGIN, &origin)
+                .actor(&user, "basic")
+                .on_user(&user);
+            state.db.record_event(&ev).await?;
             Ok(Some(user))
         }
         None => Ok(None),
@@ -327,6 +346,10 @@ async fn verify_login(
     // Failures count against the account, whichever spelling (case, e-mail) named it.
     let accounts = throttle::accounts(login, &matching);
     throttle::check(state, &accounts, &address).await?;
+    let named: Option<i64> = match matching.as_slice() {
+        [one] => Some(one.id),
+        _ => None,
+    };
     let candidates: Vec<UserRecord> = matching.into_iter().filter(|u| u.is_active).collect();
     let tried: basic_cache::Verified = candidates
         .iter()
@@ -350,9 +373,27 @@ async fn verify_login(
         }
         None => {
             throttle::failed(state, &accounts, &address).await?;
+            failed_login_event(state, parts, login, named).await?;
             Ok(None)
         }
     }
+}
+
+/// Records a failed password check of `login` (the user it names, if one), aggregated per
+/// account and client address per minute (`Db::record_failed_login`).
+async fn failed_login_event(
+    state: &AppState,
+    parts: &Parts,
+    login: &str,
+    user_id: Option<i64>,
+) -> ApiResult<()> {
+    let ev = AuditEvent::new(actions::LOGIN_FAILED, &request::audit_origin(parts)).target(
+        "user",
+        user_id,
+        login,
+    );
+    state.db.record_failed_login(&ev).await?;
+    Ok(())
 }
 
 /// Password hashes run one per CPU at a time: Argon2id takes 19 MiB and tens of milliseconds
@@ -419,6 +460,7 @@ pub async fn verify_user_password(
         Ok(true)
     } else {
         throttle::failed(state, &accounts, &address).await?;
+        failed_login_event(state, parts, &user.username, Some(user.id)).await?;
         Ok(false)
     }
 }

@@ -19,6 +19,7 @@ use crate::auth::AuthMethod;
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::permissions::Requester;
 use crate::state::SharedState;
+use crate::service::audit::{actions, AuditEvent};
 use crate::store::{now_micros, AccessTokenRecord};
 use crate::validate::{self, FieldErrors};
 
@@ -159,6 +160,7 @@ async fn create(
             fields.read_only.unwrap_or(false),
             fields.expiry.flatten(),
             &crate::request::credential_origin(&parts),
+            &AuditEvent::by(&req, actions::CREATE_ACCESS_TOKEN),
         )
         .await?;
     let token = state
@@ -229,7 +231,16 @@ async fn update(
     let f = parse_fields(&body, false)?;
     state
         .db
-        .update_access_token(token.id, f.name.as_deref(), f.read_only, f.expiry)
+        .update_access_token(
+            token.id,
+            f.name.as_deref(),
+            f.read_only,
+            f.expiry,
+            &token_event(&req, actions::UPDATE_ACCESS_TOKEN, &token)
+                .detail("name", f.name.clone())
+                .detail("read_only", f.read_only)
+                .detail("expiry_date", f.expiry.flatten()),
+        )
         .await?;
     let token = state
         .db
@@ -242,13 +253,19 @@ async fn update(
     ))
 }
 
+/// `action` on the requester's access token `token` (its name, never its value).
+fn token_event(req: &Requester, action: &str, token: &AccessTokenRecord) -> AuditEvent {
+    AuditEvent::by(req, action).target("access_token", Some(token.id), &token.name)
+}
+
 async fn destroy(
     State(state): State<SharedState>,
     req: Requester,
     parts: Parts,
 ) -> ApiResult<Response> {
     let token = load(&state, &req, &parts).await?;
-    state.db.delete_access_token(token.id).await?;
+    let ev = token_event(&req, actions::DELETE_ACCESS_TOKEN, &token);
+    state.db.delete_access_token(token.id, &ev).await?;
     tracing::info!(
         user_id = req.id(),
         token_id = token.id,

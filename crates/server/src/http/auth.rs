@@ -19,6 +19,7 @@ use super::{links, views};
 use crate::auth::{self, cookies, password_rules, signing, AuthMethod, Identity};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::permissions::Requester;
+use crate::service::audit::{actions, AuditEvent};
 use crate::service::{verification, UserId};
 use crate::state::{AppState, SharedState};
 use crate::store::{now_micros, KeptCredential, MailForNewUser, NewUser, UserRecord, WriteError};
@@ -47,11 +48,13 @@ fn opt_str(body: &Map<String, Value>, key: &str) -> Result<Option<String>, Vec<S
         .transpose()
 }
 
-/// Starts a session (Django's `login()`): session + CSRF cookies, `last_login` updated.
+/// Starts a session (Django's `login()`): session + CSRF cookies, `last_login` updated; `ev`,
+/// the login it records, goes in the session's transaction.
 pub(crate) async fn start_session(
     state: &AppState,
     parts: &Parts,
     user: &UserRecord,
+    ev: Option<&AuditEvent>,
 ) -> ApiResult<HeaderMap> {
     let key = auth::new_session_key();
     let lifetime = state.settings.session_lifetime;
@@ -62,6 +65,7 @@ pub(crate) async fn start_session(
             user.id,
             now_micros() + lifetime * 1_000_000,
             &crate::request::credential_origin(parts),
+            ev,
         )
         .await?;
     state.db.set_last_login(user.id).await?;
@@ -72,6 +76,13 @@ pub(crate) async fn start_session(
     );
     headers.append(header::SET_COOKIE, cookies::session_cookie(&key, lifetime));
     Ok(headers)
+}
+
+/// A successful login of `user` by `method` (`password`, `password+totp`, `basic`).
+pub(crate) fn login_event(parts: &Parts, user: &UserRecord, method: &str) -> AuditEvent {
+    AuditEvent::new(actions::LOGIN, &crate::request::audit_origin(parts))
+        .actor(user, method)
+        .on_user(user)
 }
 
 async fn login(
@@ -131,9 +142,14 @@ async fn login(
     let key = auth::new_token_key();
     state
         .db
-        .create_token(user.id, &key, &crate::request::credential_origin(&parts))
+        .create_token(
+            user.id,
+            &key,
+            &crate::request::credential_origin(&parts),
+            Some(&login_event(&parts, &user, "password")),
+        )
         .await?;
-    let headers = start_session(&state, &parts, &user).await?;
+    let headers = start_session(&state, &parts, &user, None).await?;
     tracing::info!(user_id = user.id, "login");
     let answer = Token {
         key,
@@ -149,10 +165,14 @@ async fn logout(
 ) -> ApiResult<Response> {
     if let Some(Identity { user, method }) = &identity {
         // CVAT deletes the user's token: every client sharing it is logged out.
-        state.db.delete_token(user.id).await?;
-        if let AuthMethod::Session { key } = method {
-            state.db.delete_session(key).await?;
-        }
+        let session = match method {
+            AuthMethod::Session { key } => Some(key.as_str()),
+            _ => None,
+        };
+        let ev = AuditEvent::new(actions::LOGOUT, &crate::request::audit_origin(&parts))
+            .actor(user, method.audit_name())
+            .on_user(user);
+        state.db.log_out(user.id, session, &ev).await?;
     }
     let mut response = views::detail_ok("Successfully logged out.");
     if let Some(key) = cookies::request_cookie(&parts, cookies::SESSION_COOKIE) {
@@ -352,9 +372,11 @@ async fn register(
         true => None,
         false => state.db.placeholder_with_email(&new.email).await?,
     };
+    let ev = AuditEvent::new(actions::REGISTER, &crate::request::audit_origin(&parts))
+        .actor_method("password");
     let created = match placeholder {
-        Some(id) => state.db.claim_placeholder(UserId(id), &new, mail).await,
-        None => state.db.create_user_mailing(&new, mail).await,
+        Some(id) => state.db.claim_placeholder(UserId(id), &new, mail, &ev).await,
+        None => state.db.create_user_mailing(&new, mail, &ev).await,
     };
     let user = created.map_err(|e| match e {
         WriteError::UsernameTaken => {
@@ -376,11 +398,9 @@ async fn register(
         true => (HeaderMap::new(), None),
         false => {
             let key = auth::new_token_key();
-            state
-                .db
-                .create_token(user.id, &key, &crate::request::credential_origin(&parts))
-                .await?;
-            (start_session(&state, &parts, &user).await?, Some(key))
+            let origin = crate::request::credential_origin(&parts);
+            state.db.create_token(user.id, &key, &origin, None).await?;
+            (start_session(&state, &parts, &user, None).await?, Some(key))
         }
     };
     let body = Registered {
@@ -448,9 +468,12 @@ async fn password_change(
         AuthMethod::Bearer { token_id, .. } => KeptCredential::AccessToken(*token_id),
         AuthMethod::Basic | AuthMethod::Signature => KeptCredential::Nothing,
     };
+    let ev = AuditEvent::by(&req, actions::CHANGE_PASSWORD)
+        .on_user(u)
+        .detail("other_credentials_revoked", true);
     state
         .db
-        .set_password_revoking_except(u.id, &hash, kept)
+        .set_password_revoking_except(u.id, &hash, kept, &ev)
         .await?;
     tracing::info!(
         user_id = u.id,

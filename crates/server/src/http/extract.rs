@@ -45,7 +45,8 @@ impl FromRequestParts<SharedState> for Requester {
             }
         }
         let org = org_context(state, parts, &identity.user).await?;
-        let requester = Requester::new(identity, org);
+        let requester =
+            Requester::new(identity, org).with_origin(crate::request::audit_origin(parts));
         if !requester.passes_org_gate() {
             return Err(ApiError::detail(
                 StatusCode::FORBIDDEN,

@@ -17,7 +17,7 @@ use super::views;
 use crate::auth::{self, AuthMethod};
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::service::mfa::{self, Factor, LoginFactor, MfaError, MfaStatus};
-use crate::service::{Requester, UserId};
+use crate::service::{AuditEvent, Requester, UserId};
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 
@@ -106,9 +106,14 @@ async fn login_step_two(
     let key = auth::new_token_key();
     state
         .db
-        .create_token(user.id, &key, &crate::request::credential_origin(&parts))
+        .create_token(
+            user.id,
+            &key,
+            &crate::request::credential_origin(&parts),
+            Some(&super::auth::login_event(&parts, &user, "password+totp")),
+        )
         .await?;
-    let headers = super::auth::start_session(&state, &parts, &user).await?;
+    let headers = super::auth::start_session(&state, &parts, &user, None).await?;
     tracing::info!(user_id = user.id, "login (second factor)");
     let recovery_codes_remaining = match passed {
         LoginFactor::Passed { recovery_remaining } => recovery_remaining,
@@ -202,13 +207,19 @@ async fn confirm(
     mfa::require_management_credentials(&req.method)?;
     let body = body.parse_object().await?;
     let code = required_str(&body, "code")?;
-    let recovery_codes = mfa::confirm(&state, &req.user, &code).await?;
+    let who = AuditEvent::by(&req, "");
+    let recovery_codes = mfa::confirm(&state, &req.user, &code, who).await?;
     let key = auth::new_token_key();
     state
         .db
-        .create_token(req.id(), &key, &crate::request::credential_origin(&parts))
+        .create_token(
+            req.id(),
+            &key,
+            &crate::request::credential_origin(&parts),
+            None,
+        )
         .await?;
-    let headers = super::auth::start_session(&state, &parts, &req.user).await?;
+    let headers = super::auth::start_session(&state, &parts, &req.user, None).await?;
     let answer = proto::TotpConfirmed {
         recovery_codes,
         key,
@@ -226,7 +237,7 @@ async fn disable(
     let factor = factor_of(&body)?;
     reauthenticate(&state, &parts, &req, &body).await?;
     let factor = factor.ok_or_else(|| invalid("Send `code` or `recovery_code`."))?;
-    mfa::disable(&state, &req.user, &factor).await?;
+    mfa::disable(&state, &req.user, &factor, AuditEvent::by(&req, "")).await?;
     Ok(views::detail_ok(
         "Two-factor authentication has been disabled.",
     ))
@@ -242,7 +253,8 @@ async fn recovery_codes(
     let code = opt_str(&body, "code")?;
     reauthenticate(&state, &parts, &req, &body).await?;
     let code = code.ok_or_else(|| invalid("`code` is required."))?;
-    let recovery_codes = mfa::regenerate_recovery_codes(&state, &req.user, &code).await?;
+    let who = AuditEvent::by(&req, "");
+    let recovery_codes = mfa::regenerate_recovery_codes(&state, &req.user, &code, who).await?;
     Ok(cvat_json(
         StatusCode::OK,
         &proto::RecoveryCodes { recovery_codes },

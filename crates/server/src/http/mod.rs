@@ -2,6 +2,7 @@
 
 pub mod access_tokens;
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod hardening;
@@ -54,6 +55,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(invitations::router())
         .merge(access_tokens::router())
         .merge(mfa::router())
+        .merge(audit::router())
         // Negotiation runs on matched routes only: unknown paths get Django's HTML 404.
         .route_layer(axum::middleware::from_fn(negotiate::negotiate))
         // The OpenAPI document and Swagger UI have media types of their own: not negotiated.

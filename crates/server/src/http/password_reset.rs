@@ -48,6 +48,6 @@ async fn confirm(
     body: RawBody,
 ) -> ApiResult<Response> {
     let body = body.parse_object().await?;
-    password_reset::confirm_reset(&state, &body, &links::client_address(&parts)).await?;
+    password_reset::confirm_reset(&state, &body, &crate::request::audit_origin(&parts)).await?;
     Ok(views::detail_ok(RESET_DONE))
 }

@@ -56,9 +56,11 @@ fn ensure_on(state: &AppState) -> ApiResult<()> {
 async fn confirm_on_get(
     State(state): State<SharedState>,
     Path(key): Path<String>,
+    parts: Parts,
 ) -> ApiResult<Response> {
     ensure_on(&state)?;
-    Ok(match verification::confirm(&state, &key).await {
+    let origin = crate::request::audit_origin(&parts);
+    Ok(match verification::confirm(&state, &key, &origin).await {
         Ok(_) => redirect(CONFIRMED_PAGE),
         Err(DomainError::NotFound) => redirect(INCORRECT_PAGE),
         Err(e) => return Err(e.into()),
@@ -78,7 +80,8 @@ async fn confirm_on_post(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     auth::check_csrf_token(&parts, token)?;
-    Ok(match verification::confirm(&state, &key).await {
+    let origin = crate::request::audit_origin(&parts);
+    Ok(match verification::confirm(&state, &key, &origin).await {
         Ok(_) => redirect(CONFIRMED_PAGE),
         Err(DomainError::NotFound) => not_found_page(),
         Err(e) => return Err(e.into()),

@@ -10,6 +10,7 @@
 //! codes, so a user locked out by someone guessing can log in again at once.
 
 use super::users::ensure_admin;
+use super::audit::{actions, AuditEvent};
 use super::{DomainError, DomainResult, Requester, UserId};
 use crate::auth::throttle;
 use crate::state::AppState;
@@ -112,7 +113,12 @@ pub async fn set_blocked(
     if blocked && target.id == req.id() {
         return Err(DomainError::non_field(SELF_BLOCK));
     }
-    let user = state.db.set_blocked(UserId(target.id), blocked).await?;
+    let action = match blocked {
+        true => actions::BLOCK_USER,
+        false => actions::UNBLOCK_USER,
+    };
+    let ev = AuditEvent::by(req, action).on_user(target);
+    let user = state.db.set_blocked(UserId(target.id), blocked, &ev).await?;
     let what = if blocked { "blocked" } else { "unblocked" };
     tracing::info!(user_id = user.id, by = req.id(), "account {what}");
     access_of(state, &user).await

@@ -8,6 +8,7 @@
 //! one place, the console to form errors).
 
 pub mod access;
+pub mod audit;
 mod error;
 pub mod invitations;
 pub mod mfa;
@@ -21,6 +22,7 @@ mod types;
 pub mod users;
 pub mod verification;
 
+pub use audit::AuditEvent;
 pub use error::{DomainError, DomainResult, ALREADY_MEMBER, SLUG_TAKEN, USERNAME_TAKEN};
 pub use invitations::InviteMember;
 pub use orgs::MembershipAccess;

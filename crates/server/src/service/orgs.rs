@@ -1,6 +1,7 @@
 //! Organizations and memberships (spec §11): lookups with CVAT's visibility rules, and writes
 //! for the requesters `org_rules` allows. Invitations are in `invitations`.
 
+use super::audit::{actions, AuditEvent};
 use super::{DomainError, DomainResult, OrgContext, OrgId, OrgRole, Requester};
 use crate::filters;
 use crate::store::{Db, MembershipRecord, MembershipScope, OrgChanges, OrgRecord};
@@ -49,7 +50,8 @@ pub async fn ensure_can_create(db: &Db, req: &Requester) -> DomainResult<()> {
 /// Creates an organization owned by the requester (with its `owner` membership).
 pub async fn create(db: &Db, req: &Requester, fields: &OrgChanges) -> DomainResult<OrgRecord> {
     ensure_can_create(db, req).await?;
-    let id = db.create_org(req.user_id(), fields).await?;
+    let ev = AuditEvent::by(req, actions::CREATE_ORG);
+    let id = db.create_org(req.user_id(), fields, &ev).await?;
     tracing::info!(org_id = %id, by = req.id(), "organization created");
     db.org(id).await?.ok_or(DomainError::NotFound)
 }
@@ -69,7 +71,10 @@ pub async fn update(
     fields: &OrgChanges,
 ) -> DomainResult<OrgRecord> {
     ensure_can_update(req, org)?;
-    db.update_org(org.id, fields).await?;
+    let ev = AuditEvent::by(req, actions::UPDATE_ORG)
+        .target("organization", Some(org.id.0), &org.slug)
+        .in_org(org.id);
+    db.update_org(org.id, fields, &ev).await?;
     db.org(org.id).await?.ok_or(DomainError::NotFound)
 }
 
@@ -78,7 +83,10 @@ pub async fn delete(db: &Db, req: &Requester, org: &OrgRecord) -> DomainResult<(
     if !req.can_delete_org(org.owner.as_ref().map(|o| o.id)) {
         return Err(DomainError::Forbidden);
     }
-    db.delete_org(org.id).await?;
+    let ev = AuditEvent::by(req, actions::DELETE_ORG)
+        .target("organization", Some(org.id.0), &org.slug)
+        .in_org(org.id);
+    db.delete_org(org.id, &ev).await?;
     tracing::info!(org_id = %org.id, by = req.id(), "organization deleted");
     Ok(())
 }
@@ -143,7 +151,8 @@ pub async fn change_role(
         return Err(DomainError::Forbidden);
     }
     if let Some(role) = role {
-        db.set_membership_role(m.id, role).await?;
+        db.set_membership_role(m.id, role, &membership_event(req, actions::UPDATE_MEMBERSHIP, m))
+            .await?;
     }
     db.membership(m.id).await?.ok_or(DomainError::NotFound)
 }
@@ -152,9 +161,18 @@ pub async fn remove_membership(db: &Db, req: &Requester, m: &MembershipRecord) -
     if !req.can_delete_membership(m) {
         return Err(DomainError::Forbidden);
     }
-    db.delete_membership(m.id).await?;
+    db.delete_membership(m.id, &membership_event(req, actions::DELETE_MEMBERSHIP, m))
+        .await?;
     tracing::info!(membership_id = m.id, by = req.id(), "membership deleted");
     Ok(())
+}
+
+/// `action` on membership `m` (its target name: the member's username).
+fn membership_event(req: &Requester, action: &str, m: &MembershipRecord) -> AuditEvent {
+    AuditEvent::by(req, action)
+        .target("membership", Some(m.id), &m.user.username)
+        .in_org(m.organization_id)
+        .detail("user_id", m.user.id)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -201,7 +219,10 @@ pub async fn set_mfa_policy(
     let current = mfa_policy(db, req, id).await?;
     let require = require.unwrap_or(current.required_since.is_some());
     let grace = grace_hours.unwrap_or(current.grace_period_hours);
-    db.set_org_mfa_policy(id, require, grace).await?;
+    let ev = AuditEvent::by(req, actions::UPDATE_ORG_MFA_POLICY)
+        .target("organization", Some(id.0), "")
+        .in_org(id);
+    db.set_org_mfa_policy(id, require, grace, &ev).await?;
     tracing::info!(org_id = %id, by = req.id(), require, grace, "organization mfa policy changed");
     mfa_policy(db, req, id).await
 }

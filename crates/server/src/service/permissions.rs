@@ -36,6 +36,8 @@ pub struct Requester {
     pub user: UserRecord,
     pub method: AuthMethod,
     pub org: OrgContext,
+    /// Where the request came from (for its audit events).
+    pub origin: super::audit::Origin,
 }
 
 impl Requester {
@@ -44,7 +46,14 @@ impl Requester {
             user: identity.user,
             method: identity.method,
             org,
+            origin: Default::default(),
         }
+    }
+
+    /// The requester, with the request's origin for its audit events.
+    pub fn with_origin(mut self, origin: super::audit::Origin) -> Self {
+        self.origin = origin;
+        self
     }
 
     pub fn id(&self) -> i64 {

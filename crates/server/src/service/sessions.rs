@@ -7,6 +7,7 @@
 //! `last_used_date` is known for access tokens only: sessions and login tokens are not written
 //! to when used (decision 4: token requests never write).
 
+use super::audit::{actions, AuditEvent};
 use super::{DomainError, DomainResult, Requester};
 use crate::auth::AuthMethod;
 use crate::state::AppState;
@@ -86,7 +87,10 @@ pub async fn revoke(
 ) -> DomainResult<()> {
     ensure_allowed(req, target)?;
     let (kind, key) = parse_id(id).ok_or(DomainError::NotFound)?;
-    if !state.db.revoke_credential(target.id, kind, key).await? {
+    let ev = AuditEvent::by(req, actions::REVOKE_CREDENTIAL)
+        .on_user(target)
+        .detail("kind", kind);
+    if !state.db.revoke_credential(target.id, kind, key, &ev).await? {
         return Err(DomainError::NotFound);
     }
     tracing::info!(
@@ -112,7 +116,11 @@ pub async fn revoke_all(
         (AuthMethod::Bearer { token_id, .. }, true) => KeptCredential::AccessToken(*token_id),
         _ => KeptCredential::Nothing,
     };
-    let gone = state.db.revoke_credentials_except(target.id, kept).await?;
+    let ev = AuditEvent::by(req, actions::REVOKE_CREDENTIALS).on_user(target);
+    let gone = state
+        .db
+        .revoke_credentials_except(target.id, kept, &ev)
+        .await?;
     tracing::info!(
         user_id = target.id,
         by = req.id(),

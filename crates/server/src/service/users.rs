@@ -3,6 +3,7 @@
 //! edge parses CVAT's bodies); here live the rules about who may do what and the writes.
 
 use super::permissions::ADMIN_ONLY_FIELDS;
+use super::audit::{actions, AuditEvent};
 use super::{DomainError, DomainResult, Requester, SystemRole, UserId};
 use crate::auth;
 use crate::state::AppState;
@@ -173,7 +174,8 @@ pub async fn create(
 ) -> DomainResult<UserRecord> {
     ensure_admin(req)?;
     let hashed = hash(cmd.password.clone()).await?;
-    let user = state.db.create_user(&new_user(&cmd, hashed)).await?;
+    let ev = AuditEvent::by(req, actions::CREATE_USER);
+    let user = state.db.create_user(&new_user(&cmd, hashed), &ev).await?;
     tracing::info!(user_id = user.id, by = req.id(), "user created");
     Ok(user)
 }
@@ -188,7 +190,10 @@ pub async fn create_superuser(db: &Db, cmd: CreateUser) -> DomainResult<UserReco
     };
     let hashed = hash(cmd.password.clone()).await?;
     // Not logged: the command prints its own result.
-    Ok(db.create_user(&new_user(&cmd, hashed)).await?)
+    let ev = AuditEvent::new(actions::CREATE_USER, &Default::default())
+        .actor_method("cli")
+        .detail("command", "createsuperuser");
+    Ok(db.create_user(&new_user(&cmd, hashed), &ev).await?)
 }
 
 /// Applies a PATCH to a user the requester may modify, in one transaction (the last-admin
@@ -218,7 +223,12 @@ pub async fn update(
     let (patch, mail) = super::verification::on_update(state, target, patch, base);
     let updated = state
         .db
-        .update_user_mailing(UserId(target.id), &patch, mail.as_ref())
+        .update_user_mailing(
+            UserId(target.id),
+            &patch,
+            mail.as_ref(),
+            &AuditEvent::by(req, actions::UPDATE_USER),
+        )
         .await?;
     if mail.is_some() {
         state.mailer.queued();
@@ -231,7 +241,8 @@ pub async fn delete(state: &AppState, req: &Requester, target: &UserRecord) -> D
     if !req.can_modify(target.id) {
         return Err(DomainError::Forbidden);
     }
-    state.db.delete_user(UserId(target.id)).await?;
+    let ev = AuditEvent::by(req, actions::DELETE_USER).on_user(target);
+    state.db.delete_user(UserId(target.id), &ev).await?;
     tracing::info!(user_id = target.id, by = req.id(), "user deleted");
     Ok(())
 }
@@ -250,7 +261,14 @@ pub async fn set_password(
     let hashed = hash(cmd.password).await?;
     if !state
         .db
-        .set_password_revoking(target.id, &hashed, cmd.must_change)
+        .set_password_revoking(
+            target.id,
+            &hashed,
+            cmd.must_change,
+            &AuditEvent::by(req, actions::SET_PASSWORD)
+                .on_user(target)
+                .detail("must_change_password", cmd.must_change),
+        )
         .await?
     {
         return Err(DomainError::NotFound);

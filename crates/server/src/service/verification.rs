@@ -10,6 +10,7 @@
 use clap::ValueEnum;
 use hmac::Mac;
 
+use super::audit::{actions, AuditEvent, Origin};
 use super::{DomainError, DomainResult, UserId};
 use crate::auth::ct_eq;
 use crate::mail::{self, escape_html};
@@ -184,7 +185,7 @@ pub async fn resend_to(state: &AppState, email: &str, base: &str) -> DomainResul
 
 /// Opens a confirmation link: `Ok(())` when it confirmed the address, `NotFound` for a bad,
 /// used or expired key.
-pub async fn confirm(state: &AppState, key: &str) -> DomainResult<UserId> {
+pub async fn confirm(state: &AppState, key: &str, origin: &Origin) -> DomainResult<UserId> {
     let (id, _, _) = key_parts(key).ok_or(DomainError::NotFound)?;
     let user = state
         .db
@@ -195,7 +196,11 @@ pub async fn confirm(state: &AppState, key: &str) -> DomainResult<UserId> {
     if user.email_verified != Some(false) || !key_matches(&state.secret, key, &user, now) {
         return Err(DomainError::NotFound);
     }
-    if !state.db.confirm_email(user.id, &user.email).await? {
+    let ev = AuditEvent::new(actions::CONFIRM_EMAIL, origin)
+        .actor(&user, "confirmation_link")
+        .on_user(&user)
+        .detail("email", user.email.clone());
+    if !state.db.confirm_email(user.id, &user.email, &ev).await? {
         return Err(DomainError::NotFound);
     }
     tracing::info!(user_id = user.id, "e-mail address confirmed");

@@ -4,6 +4,8 @@ use sqlx::FromRow;
 
 use super::users::{collapse, UserGroupRow, JOINED_FROM, USER_COLUMNS};
 use super::{digest, now_micros, on_conn, on_pool, Db, UserRecord};
+use crate::service::AuditEvent;
+use crate::store::audit::append_event;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AccessTokenRecord {
@@ -89,13 +91,22 @@ impl Db {
         read_only: bool,
         expiry: Option<i64>,
         origin: &super::CredentialOrigin,
+        ev: &AuditEvent,
     ) -> sqlx::Result<i64> {
         let now = now_micros();
-        on_pool!(self, p => sqlx::query_scalar::<_, i64>(
-            "INSERT INTO access_tokens (user_id, name, digest, read_only, expiry_date, created_date, updated_date, \
-             client_address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id")
-            .bind(user_id).bind(name).bind(digest(value)).bind(read_only).bind(expiry).bind(now)
-            .bind(&origin.client_address).bind(&origin.user_agent).fetch_one(p).await)
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let id = sqlx::query_scalar::<_, i64>(
+                "INSERT INTO access_tokens (user_id, name, digest, read_only, expiry_date, created_date, updated_date, \
+                 client_address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id")
+                .bind(user_id).bind(name).bind(digest(value)).bind(read_only).bind(expiry).bind(now)
+                .bind(&origin.client_address).bind(&origin.user_agent).fetch_one(&mut *tx).await?;
+            let ev = ev.clone().target("access_token", Some(id), name)
+                .detail("read_only", read_only).detail("expiry_date", expiry);
+            append_event!(tx, &ev)?;
+            tx.commit().await?;
+            Ok(id)
+        })
     }
 
     pub async fn count_access_tokens(&self, user_id: i64) -> sqlx::Result<i64> {
@@ -131,15 +142,26 @@ impl Db {
         name: Option<&str>,
         read_only: Option<bool>,
         expiry: Option<Option<i64>>,
+        ev: &AuditEvent,
     ) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query(
-            "UPDATE access_tokens SET name = COALESCE($1, name), read_only = COALESCE($2, read_only), \
-             expiry_date = CASE WHEN $3 THEN $4 ELSE expiry_date END, updated_date = $5 WHERE id = $6")
-            .bind(name).bind(read_only).bind(expiry.is_some()).bind(expiry.flatten()).bind(now_micros()).bind(id)
-            .execute(p).await.map(|_| ()))
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "UPDATE access_tokens SET name = COALESCE($1, name), read_only = COALESCE($2, read_only), \
+                 expiry_date = CASE WHEN $3 THEN $4 ELSE expiry_date END, updated_date = $5 WHERE id = $6")
+                .bind(name).bind(read_only).bind(expiry.is_some()).bind(expiry.flatten()).bind(now_micros()).bind(id)
+                .execute(&mut *tx).await?;
+            append_event!(tx, ev)?;
+            tx.commit().await
+        })
     }
 
-    pub async fn delete_access_token(&self, id: i64) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM access_tokens WHERE id = $1").bind(id).execute(p).await.map(|_| ()))
+    pub async fn delete_access_token(&self, id: i64, ev: &AuditEvent) -> sqlx::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM access_tokens WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            append_event!(tx, ev)?;
+            tx.commit().await
+        })
     }
 }

@@ -7,6 +7,8 @@
 use super::users::{collapse, UserGroupRow, JOINED_FROM, USER_COLUMNS};
 use super::{bind_all, now_micros, on_conn, on_pool, Db, UserRecord};
 use crate::filters::{Bind, SqlBuf};
+use crate::service::AuditEvent;
+use crate::store::audit::append_event;
 
 /// Lookups are by digest so that timing reveals nothing about stored secrets.
 pub fn digest(secret: &str) -> String {
@@ -85,11 +87,13 @@ impl Db {
 
     /// Stores a new login key of `user_id` (only its digest: the key is shown once, in the
     /// login's answer), dropping the user's oldest keys beyond `TOKENS_PER_USER`. Atomic.
+    /// With `ev`, the login it records goes in the same transaction.
     pub async fn create_token(
         &self,
         user_id: i64,
         key: &str,
         origin: &CredentialOrigin,
+        ev: Option<&AuditEvent>,
     ) -> sqlx::Result<()> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -101,6 +105,9 @@ impl Db {
                 "DELETE FROM tokens WHERE user_id = $1 AND digest NOT IN \
                  (SELECT digest FROM tokens WHERE user_id = $1 ORDER BY created DESC, digest LIMIT $2)")
                 .bind(user_id).bind(TOKENS_PER_USER).execute(&mut *tx).await?;
+            if let Some(ev) = ev {
+                append_event!(tx, ev)?;
+            }
             tx.commit().await
         })
     }
@@ -112,8 +119,9 @@ impl Db {
         user_id: i64,
         hash: &str,
         kept: KeptCredential<'_>,
+        ev: &AuditEvent,
     ) -> sqlx::Result<bool> {
-        self.replace_password_revoking(user_id, None, hash, kept, false)
+        self.replace_password_revoking(user_id, None, hash, kept, false, ev)
             .await
     }
 
@@ -125,6 +133,7 @@ impl Db {
         user_id: i64,
         expected: &str,
         hash: &str,
+        ev: &AuditEvent,
     ) -> sqlx::Result<bool> {
         self.replace_password_revoking(
             user_id,
@@ -132,6 +141,7 @@ impl Db {
             hash,
             KeptCredential::Nothing,
             false,
+            ev,
         )
         .await
     }
@@ -143,6 +153,7 @@ impl Db {
         hash: &str,
         kept: KeptCredential<'_>,
         must_change: bool,
+        ev: &AuditEvent,
     ) -> sqlx::Result<bool> {
         let (session, token, access_token) = kept.kept_values();
         on_pool!(self, p => {
@@ -163,14 +174,29 @@ impl Db {
             // Step-two tickets of logins with the old password (migration 0009).
             sqlx::query("DELETE FROM mfa_tokens WHERE user_id = $1")
                 .bind(user_id).execute(&mut *tx).await?;
+            append_event!(tx, ev)?;
             tx.commit().await?;
             Ok(true)
         })
     }
 
-    pub async fn delete_token(&self, user_id: i64) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM tokens WHERE user_id = $1").bind(user_id).execute(p).await.map(|_| ()))?;
-        Ok(())
+    /// A logout: the user's login keys and the session `session_key`, with the event `ev`, in
+    /// one transaction.
+    pub async fn log_out(
+        &self,
+        user_id: i64,
+        session_key: Option<&str>,
+        ev: &AuditEvent,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+            if let Some(key) = session_key {
+                sqlx::query("DELETE FROM sessions WHERE digest = $1").bind(digest(key)).execute(&mut *tx).await?;
+            }
+            append_event!(tx, ev)?;
+            tx.commit().await
+        })
     }
 
     pub async fn create_session(
@@ -179,16 +205,26 @@ impl Db {
         user_id: i64,
         expires: i64,
         origin: &CredentialOrigin,
+        ev: Option<&AuditEvent>,
     ) -> sqlx::Result<()> {
         let now = now_micros();
         on_pool!(self, p => {
             // Expired rows are dropped as new ones arrive, so the table stays small.
             sqlx::query("DELETE FROM sessions WHERE expires <= $1").bind(now).execute(p).await?;
-            sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO sessions (digest, user_id, expires, created, client_address, user_agent) \
                  VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(digest(session_key)).bind(user_id).bind(expires).bind(now)
-                .bind(&origin.client_address).bind(&origin.user_agent).execute(p).await.map(|_| ())
+                .bind(&origin.client_address).bind(&origin.user_agent);
+            match ev {
+                None => insert.execute(p).await.map(|_| ()),
+                Some(ev) => {
+                    let mut tx = p.begin().await?;
+                    insert.execute(&mut *tx).await?;
+                    append_event!(tx, ev)?;
+                    tx.commit().await
+                }
+            }
         })?;
         Ok(())
     }

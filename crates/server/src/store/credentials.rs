@@ -3,6 +3,8 @@
 //! module only reads and deletes them together.
 
 use super::{now_micros, on_pool, Db, KeptCredential};
+use crate::service::AuditEvent;
+use crate::store::audit::append_event;
 
 /// One credential as listed. `key` is the public id within its kind: the first 16 hex
 /// characters of a session's or token's digest (never the secret), an access token's id.
@@ -50,6 +52,7 @@ impl Db {
         user_id: i64,
         kind: &str,
         key: &str,
+        ev: &AuditEvent,
     ) -> sqlx::Result<bool> {
         let sql = match kind {
             SESSION => "DELETE FROM sessions WHERE user_id = $1 AND substr(digest, 1, 16) = $2",
@@ -59,8 +62,15 @@ impl Db {
             }
             _ => return Ok(false),
         };
-        on_pool!(self, p => sqlx::query(sql).bind(user_id).bind(key).execute(p).await
-            .map(|r| r.rows_affected() > 0))
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let gone = sqlx::query(sql).bind(user_id).bind(key).execute(&mut *tx).await?.rows_affected() > 0;
+            if gone {
+                append_event!(tx, ev)?;
+                tx.commit().await?;
+            }
+            Ok(gone)
+        })
     }
 
     /// Revokes every credential of the user but `kept`, in one transaction; how many went.
@@ -68,6 +78,7 @@ impl Db {
         &self,
         user_id: i64,
         kept: KeptCredential<'_>,
+        ev: &AuditEvent,
     ) -> sqlx::Result<u64> {
         let (session, token, access_token) = kept.kept_values();
         on_pool!(self, p => {
@@ -79,6 +90,7 @@ impl Db {
                 .bind(user_id).bind(&token).execute(&mut *tx).await?.rows_affected();
             gone += sqlx::query("DELETE FROM access_tokens WHERE user_id = $1 AND id <> $2")
                 .bind(user_id).bind(access_token).execute(&mut *tx).await?.rows_affected();
+            append_event!(tx, &ev.clone().detail("revoked", gone))?;
             tx.commit().await?;
             Ok(gone)
         })

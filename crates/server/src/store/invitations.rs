@@ -11,7 +11,8 @@ use super::{
     fold, is_unique_violation, now_micros, on_pool, Db, Dialect, NewMail, OrgWriteError, UserBrief,
 };
 use crate::filters::{Bind, Kind, ListField, ListRequest, ListSpec, SqlBuf};
-use crate::service::{OrgId, OrgRole, UserId};
+use crate::service::{AuditEvent, OrgId, OrgRole, UserId};
+use crate::store::audit::append_event;
 
 #[derive(Debug, Clone, FromRow)]
 struct InvitationRow {
@@ -208,7 +209,12 @@ impl Db {
     /// Creates an invitation and its membership (active and joined now when `accepted`), the
     /// invitee's placeholder account when it has none, and the invitation mail, in one
     /// transaction that serializes with every other user write: all of it or nothing.
-    pub async fn create_invitation(&self, new: &NewInvitation<'_>) -> Result<(), OrgWriteError> {
+    /// With the event `ev` (its target's id: the new membership's).
+    pub async fn create_invitation(
+        &self,
+        new: &NewInvitation<'_>,
+        ev: &AuditEvent,
+    ) -> Result<(), OrgWriteError> {
         let now = now_micros();
         let joined = new.accepted.then_some(now);
         let sent = new.mail.is_some().then_some(now);
@@ -257,6 +263,9 @@ impl Db {
             if let Some(mail) = new.mail {
                 insert_mail!(&mut *tx, mail)?;
             }
+            let mut ev = ev.clone().detail("role", new.role.as_str()).detail("accepted", new.accepted);
+            ev.target_id = Some(membership);
+            append_event!(tx, &ev)?;
             tx.commit().await?;
             Ok::<(), OrgWriteError>(())
         })
@@ -264,30 +273,57 @@ impl Db {
 
     /// Activates the invitation's membership, joined now (or at `joined`). `false` when it was
     /// active already or is gone.
-    pub async fn accept_invitation(&self, key: &str, joined: Option<i64>) -> sqlx::Result<bool> {
+    pub async fn accept_invitation(
+        &self,
+        key: &str,
+        joined: Option<i64>,
+        ev: &AuditEvent,
+    ) -> sqlx::Result<bool> {
         let joined = joined.unwrap_or_else(now_micros);
-        on_pool!(self, p => sqlx::query(
-            "UPDATE memberships SET is_active = TRUE, joined_date = $1 WHERE NOT is_active AND id = \
-             (SELECT membership_id FROM invitations WHERE key = $2)")
-            .bind(joined).bind(key).execute(p).await.map(|r| r.rows_affected() > 0))
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let accepted = sqlx::query(
+                "UPDATE memberships SET is_active = TRUE, joined_date = $1 WHERE NOT is_active AND id = \
+                 (SELECT membership_id FROM invitations WHERE key = $2)")
+                .bind(joined).bind(key).execute(&mut *tx).await?.rows_affected() > 0;
+            if accepted {
+                append_event!(tx, ev)?;
+                tx.commit().await?;
+            }
+            Ok(accepted)
+        })
     }
 
     /// Deletes the invitation's membership, and the invitation with it (decline).
-    pub async fn decline_invitation(&self, key: &str) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query(
-            "DELETE FROM memberships WHERE id = (SELECT membership_id FROM invitations WHERE key = $1)")
-            .bind(key).execute(p).await.map(|_| ()))
+    pub async fn decline_invitation(&self, key: &str, ev: &AuditEvent) -> sqlx::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "DELETE FROM memberships WHERE id = (SELECT membership_id FROM invitations WHERE key = $1)")
+                .bind(key).execute(&mut *tx).await?;
+            append_event!(tx, ev)?;
+            tx.commit().await
+        })
     }
 
     /// Deletes the invitation only: its membership stays as it is (CVAT does the same).
-    pub async fn delete_invitation(&self, key: &str) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM invitations WHERE key = $1")
-            .bind(key).execute(p).await.map(|_| ()))
+    pub async fn delete_invitation(&self, key: &str, ev: &AuditEvent) -> sqlx::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM invitations WHERE key = $1").bind(key).execute(&mut *tx).await?;
+            append_event!(tx, ev)?;
+            tx.commit().await
+        })
     }
 
     /// Sends the invitation again: `sent_date` now and the mail queued, in one transaction.
     /// `false` when the invitation is gone or was accepted meanwhile.
-    pub async fn resend_invitation(&self, key: &str, mail: &NewMail) -> sqlx::Result<bool> {
+    pub async fn resend_invitation(
+        &self,
+        key: &str,
+        mail: &NewMail,
+        ev: &AuditEvent,
+    ) -> sqlx::Result<bool> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
             let updated = sqlx::query(
@@ -298,6 +334,7 @@ impl Db {
                 return Ok(false);
             }
             insert_mail!(&mut *tx, mail)?;
+            append_event!(tx, ev)?;
             tx.commit().await?;
             Ok(true)
         })

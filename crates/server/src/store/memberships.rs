@@ -4,7 +4,8 @@ use sqlx::FromRow;
 
 use super::{on_conn, on_pool, Db, UserBrief};
 use crate::filters::{Bind, Kind, ListField, ListRequest, ListSpec, SqlBuf};
-use crate::service::{OrgId, OrgRole, UserId};
+use crate::service::{AuditEvent, OrgId, OrgRole, UserId};
+use crate::store::audit::append_event;
 
 #[derive(Debug, Clone, FromRow)]
 struct MembershipRow {
@@ -194,13 +195,33 @@ impl Db {
         Ok(row.map(MembershipRecord::from))
     }
 
-    pub async fn set_membership_role(&self, id: i64, role: OrgRole) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query("UPDATE memberships SET role = $1 WHERE id = $2")
-            .bind(role.as_str()).bind(id).execute(p).await.map(|_| ()))
+    /// Sets the role, with the event `ev` (the old role → the new one).
+    pub async fn set_membership_role(
+        &self,
+        id: i64,
+        role: OrgRole,
+        ev: &AuditEvent,
+    ) -> sqlx::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let old: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE id = $1")
+                .bind(id).fetch_optional(&mut *tx).await?;
+            sqlx::query("UPDATE memberships SET role = $1 WHERE id = $2")
+                .bind(role.as_str()).bind(id).execute(&mut *tx).await?;
+            if old.as_deref() != Some(role.as_str()) {
+                append_event!(tx, &ev.clone().change("role", old, role.as_str()))?;
+            }
+            tx.commit().await
+        })
     }
 
     /// Deletes a membership and, with it, its invitation.
-    pub async fn delete_membership(&self, id: i64) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM memberships WHERE id = $1").bind(id).execute(p).await.map(|_| ()))
+    pub async fn delete_membership(&self, id: i64, ev: &AuditEvent) -> sqlx::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM memberships WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            append_event!(tx, ev)?;
+            tx.commit().await
+        })
     }
 }

@@ -8,6 +8,8 @@
 //! administrator's reset (with its mail) are one transaction each.
 
 use super::{insert_mail, now_micros, on_pool, Db, NewMail};
+use crate::service::AuditEvent;
+use crate::store::audit::append_event;
 
 /// A confirmed factor, as stored (the secret still sealed).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -103,6 +105,7 @@ impl Db {
         secret_enc: &str,
         step: i64,
         code_hashes: &[String],
+        ev: &AuditEvent,
     ) -> sqlx::Result<EnableOutcome> {
         let now = now_micros();
         on_pool!(self, p => {
@@ -127,6 +130,7 @@ impl Db {
             for table in [REVOKE_SESSIONS, REVOKE_TOKENS, REVOKE_TICKETS] {
                 sqlx::query(table).bind(user_id).execute(&mut *tx).await?;
             }
+            append_event!(tx, ev)?;
             tx.commit().await?;
             Ok(EnableOutcome::Enabled)
         })
@@ -158,6 +162,7 @@ impl Db {
         &self,
         user_id: i64,
         code_hashes: &[String],
+        ev: &AuditEvent,
     ) -> sqlx::Result<bool> {
         let now = now_micros();
         on_pool!(self, p => {
@@ -173,6 +178,7 @@ impl Db {
                 sqlx::query("INSERT INTO mfa_recovery_codes (user_id, code_hash, generated_date) VALUES ($1, $2, $3)")
                     .bind(user_id).bind(hash).bind(now).execute(&mut *tx).await?;
             }
+            append_event!(tx, ev)?;
             tx.commit().await?;
             Ok(true)
         })
@@ -187,6 +193,7 @@ impl Db {
         user_id: i64,
         revoke: bool,
         mail: Option<&NewMail>,
+        ev: &AuditEvent,
     ) -> sqlx::Result<bool> {
         on_pool!(self, p => {
             let mut tx = p.begin().await?;
@@ -211,6 +218,7 @@ impl Db {
             if let Some(mail) = mail {
                 insert_mail!(&mut *tx, mail)?;
             }
+            append_event!(tx, ev)?;
             tx.commit().await?;
             Ok(true)
         })

@@ -7,6 +7,7 @@
 //! No HTTP types in this module.
 
 mod access_tokens;
+pub mod audit;
 mod auth;
 mod bulk;
 mod credentials;
@@ -22,6 +23,7 @@ mod sqlite_reads;
 mod users;
 
 pub use access_tokens::*;
+pub use audit::{AuditQuery, AuditRecord};
 pub use auth::*;
 pub use bulk::*;
 pub use credentials::*;

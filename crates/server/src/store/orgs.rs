@@ -5,7 +5,8 @@ use sqlx::FromRow;
 
 use super::{is_unique_violation, now_micros, on_conn, on_pool, Db};
 use crate::filters::{Bind, SqlBuf};
-use crate::service::{OrgId, UserId};
+use crate::service::{AuditEvent, OrgId, UserId};
+use crate::store::audit::append_event;
 use crate::store::bind_all;
 
 #[derive(Debug, Clone, FromRow)]
@@ -149,11 +150,18 @@ impl Db {
         id: OrgId,
         require: bool,
         grace_hours: i64,
+        ev: &AuditEvent,
     ) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query(
-            "UPDATE organizations SET mfa_required_since = CASE WHEN $1 THEN COALESCE(mfa_required_since, $2) ELSE NULL END, \
-             mfa_grace_period_hours = $3 WHERE id = $4")
-            .bind(require).bind(now_micros()).bind(grace_hours).bind(id).execute(p).await.map(|_| ()))
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(
+                "UPDATE organizations SET mfa_required_since = CASE WHEN $1 THEN COALESCE(mfa_required_since, $2) ELSE NULL END, \
+                 mfa_grace_period_hours = $3 WHERE id = $4")
+                .bind(require).bind(now_micros()).bind(grace_hours).bind(id).execute(&mut *tx).await?;
+            let ev = ev.clone().detail("require", require).detail("grace_period_hours", grace_hours);
+            append_event!(tx, &ev)?;
+            tx.commit().await
+        })
     }
 
     /// The policies of the organizations `user_id` is an active member of that require TOTP.
@@ -227,7 +235,12 @@ impl Db {
     }
 
     /// Creates an organization owned by `owner`, with the owner's active `owner` membership.
-    pub async fn create_org(&self, owner: UserId, ch: &OrgChanges) -> Result<OrgId, OrgWriteError> {
+    pub async fn create_org(
+        &self,
+        owner: UserId,
+        ch: &OrgChanges,
+        ev: &AuditEvent,
+    ) -> Result<OrgId, OrgWriteError> {
         let now = now_micros();
         let slug = ch.slug.clone().unwrap_or_default();
         let name = ch
@@ -250,22 +263,58 @@ impl Db {
             sqlx::query("INSERT INTO memberships (user_id, organization_id, is_active, joined_date, role) \
                          VALUES ($1, $2, TRUE, $3, 'owner')")
                 .bind(owner).bind(id).bind(now).execute(&mut *tx).await?;
+            let mut ev = ev.clone().target("organization", Some(id), &slug).in_org(OrgId(id));
+            for (field, value) in [("slug", &slug), ("name", &name)] {
+                ev = ev.change(field, serde_json::Value::Null, value.as_str());
+            }
+            append_event!(tx, &ev)?;
             tx.commit().await?;
             id
         });
         Ok(OrgId(id))
     }
 
-    pub async fn update_org(&self, id: OrgId, ch: &OrgChanges) -> Result<(), OrgWriteError> {
-        let result = on_pool!(self, p => sqlx::query(
-            "UPDATE organizations SET slug = COALESCE($1, slug), name = COALESCE($2, name), \
-             description = COALESCE($3, description), contact = COALESCE($4, contact), updated_date = $5 WHERE id = $6")
-            .bind(&ch.slug).bind(&ch.name).bind(&ch.description).bind(&ch.contact).bind(now_micros()).bind(id)
-            .execute(p).await.map(|_| ()));
-        match result {
-            Err(e) if is_unique_violation(&e) => Err(OrgWriteError::SlugTaken),
-            other => Ok(other?),
-        }
+    /// Applies `ch`, with the event `ev` naming the fields that changed (old → new).
+    pub async fn update_org(
+        &self,
+        id: OrgId,
+        ch: &OrgChanges,
+        ev: &AuditEvent,
+    ) -> Result<(), OrgWriteError> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let old: Option<(String, String, String, String)> = sqlx::query_as(
+                "SELECT slug, name, description, contact FROM organizations WHERE id = $1")
+                .bind(id).fetch_optional(&mut *tx).await?;
+            let updated = sqlx::query(
+                "UPDATE organizations SET slug = COALESCE($1, slug), name = COALESCE($2, name), \
+                 description = COALESCE($3, description), contact = COALESCE($4, contact), updated_date = $5 WHERE id = $6")
+                .bind(&ch.slug).bind(&ch.name).bind(&ch.description).bind(&ch.contact).bind(now_micros()).bind(id)
+                .execute(&mut *tx).await;
+            match updated {
+                Err(e) if is_unique_violation(&e) => return Err(OrgWriteError::SlugTaken),
+                other => other?,
+            };
+            let Some((slug, name, description, contact)) = old else {
+                return Ok(());
+            };
+            let mut ev = ev.clone();
+            for (field, old, new) in [
+                ("slug", slug, &ch.slug),
+                ("name", name, &ch.name),
+                ("description", description, &ch.description),
+                ("contact", contact, &ch.contact),
+            ] {
+                if let Some(new) = new.as_ref().filter(|n| **n != old) {
+                    ev = ev.change(field, old, new.as_str());
+                }
+            }
+            if !ev.changes.is_empty() {
+                append_event!(tx, &ev)?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     pub async fn slug_taken(&self, slug: &str, except: Option<OrgId>) -> sqlx::Result<bool> {
@@ -274,7 +323,12 @@ impl Db {
     }
 
     /// Deletes an organization; its memberships and invitations cascade.
-    pub async fn delete_org(&self, id: OrgId) -> sqlx::Result<()> {
-        on_pool!(self, p => sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(p).await.map(|_| ()))
+    pub async fn delete_org(&self, id: OrgId, ev: &AuditEvent) -> sqlx::Result<()> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM organizations WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            append_event!(tx, ev)?;
+            tx.commit().await
+        })
     }
 }

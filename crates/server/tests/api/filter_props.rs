@@ -136,7 +136,7 @@ impl Fixture {
                 .unwrap()
             {
                 self.store
-                    .delete_user(cvat_server::service::UserId(u.id))
+                    .delete_user(cvat_server::service::UserId(u.id), &Default::default())
                     .await
                     .unwrap();
             }
@@ -157,7 +157,7 @@ impl Fixture {
                     email_verified: None,
                     must_change_password: false,
                 };
-                out.push(self.store.create_user(&new).await.unwrap());
+                out.push(self.store.create_user(&new, &Default::default()).await.unwrap());
             }
             out
         })

@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod access_tokens;
 mod admin_api;
+mod audit;
 mod auth;
 mod engines;
 mod filter_props;

@@ -171,7 +171,8 @@ async fn login(State(state): State<SharedState>, parts: Parts, body: RawBody) ->
             &cookies::csrf_token_for(&parts),
         ));
     }
-    let headers = start_session(&state, &parts, &user)
+    let ev = crate::http::auth::login_event(&parts, &user, "console");
+    let headers = start_session(&state, &parts, &user, Some(&ev))
         .await
         .map_err(|e| error_page(None, &parts, e))?;
     tracing::info!(user_id = user.id, "console login");

@@ -97,7 +97,8 @@ async fn console(state: &AppState, parts: &Parts) -> Result<Console, Response> {
         return Err(Redirect::to(&format!("/admin/login?{}", q.finish())).into_response());
     };
     // The console acts as an API request without an organization selector would.
-    let req = Requester::new(identity, OrgContext::Sandbox);
+    let req = Requester::new(identity, OrgContext::Sandbox)
+        .with_origin(crate::request::audit_origin(parts));
     let csrf = cookies::csrf_token_for(parts);
     if !req.can_use_console() {
         return Err(refusal(parts, &req.user.username, &csrf));

@@ -17,7 +17,7 @@ use crate::auth::{self, cookies};
 use crate::http::auth::start_session;
 use crate::http::extract::RawBody;
 use crate::service::mfa::{self, Factor, MfaError};
-use crate::service::DomainError;
+use crate::service::{AuditEvent, DomainError};
 use crate::state::{AppState, SharedState};
 use crate::store::UserRecord;
 
@@ -183,18 +183,23 @@ async fn setup(State(state): State<SharedState>, parts: Parts, body: RawBody) ->
     render(&state, &parts, &user, StatusCode::OK, None, Some(extra)).await
 }
 
+/// The console's user acting on its own factor, for the audit event.
+fn who(parts: &Parts, user: &UserRecord) -> AuditEvent {
+    AuditEvent::new("", &crate::request::audit_origin(parts)).actor(user, "console")
+}
+
 /// The first code turns the factor on. That signs out every session, this one too, so the
 /// answer brings a new session (as `/api/auth/mfa/totp/confirm` does).
 async fn confirm(State(state): State<SharedState>, parts: Parts, body: RawBody) -> PageResult {
     let (user, form) = posted(&state, &parts, body).await?;
-    let codes = match mfa::confirm(&state, &user, &text(&form, "code")).await {
+    let codes = match mfa::confirm(&state, &user, &text(&form, "code"), who(&parts, &user)).await {
         Ok(codes) => codes,
         Err(e) => {
             let (status, m) = refusal(e);
             return render(&state, &parts, &user, status, Some((false, m)), None).await;
         }
     };
-    let headers = start_session(&state, &parts, &user)
+    let headers = start_session(&state, &parts, &user, None)
         .await
         .map_err(|e| error_page(None, &parts, e))?;
     let done = Some((true, "Two-factor authentication is on.".to_string()));
@@ -214,7 +219,12 @@ async fn disable(State(state): State<SharedState>, parts: Parts, body: RawBody) 
     let (user, form) = posted(&state, &parts, body).await?;
     let result = match password_ok(&state, &parts, &user, &form).await? {
         false => Err((StatusCode::BAD_REQUEST, WRONG_PASSWORD.to_string())),
-        true => mfa::disable(&state, &user, &Factor::Code(text(&form, "code")))
+        true => mfa::disable(
+            &state,
+            &user,
+            &Factor::Code(text(&form, "code")),
+            who(&parts, &user),
+        )
             .await
             .map_err(refusal),
     };
@@ -236,7 +246,7 @@ async fn recovery_codes(
     let (user, form) = posted(&state, &parts, body).await?;
     let result = match password_ok(&state, &parts, &user, &form).await? {
         false => Err((StatusCode::BAD_REQUEST, WRONG_PASSWORD.to_string())),
-        true => mfa::regenerate_recovery_codes(&state, &user, &text(&form, "code"))
+        true => mfa::regenerate_recovery_codes(&state, &user, &text(&form, "code"), who(&parts, &user))
             .await
             .map_err(refusal),
     };

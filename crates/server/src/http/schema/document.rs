@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{access_operations, mfa_operations, models, operations, verification_operations};
+use super::{access_operations, audit_operations, mfa_operations, models, operations, verification_operations};
 
 pub(super) fn build() -> Value {
     let ops = [
@@ -15,6 +15,7 @@ pub(super) fn build() -> Value {
         verification_operations::verification(),
         access_operations::access(),
         access_operations::sessions(),
+        audit_operations::audit(),
         operations::server(),
         operations::organizations(),
         operations::memberships(),

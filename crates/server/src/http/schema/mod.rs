@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::state::SharedState;
 
 mod access_operations;
+mod audit_operations;
 mod document;
 mod mfa_operations;
 mod models;

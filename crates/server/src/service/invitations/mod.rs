@@ -16,6 +16,7 @@ pub use settings::{InvitationArgs, InvitationSettings};
 
 use rand::distributions::{Alphanumeric, DistString};
 
+use super::audit::{actions, AuditEvent};
 use super::{orgs, DomainError, DomainResult, OrgId, OrgRole, Requester, UserId};
 use crate::state::AppState;
 use crate::store::{
@@ -178,7 +179,10 @@ pub async fn invite(
         accepted,
         mail: mail.as_ref(),
     };
-    db.create_invitation(&new).await.map_err(|e| match e {
+    let ev = AuditEvent::by(req, actions::CREATE_INVITATION)
+        .target("invitation", None, &cmd.email)
+        .in_org(cmd.org);
+    db.create_invitation(&new, &ev).await.map_err(|e| match e {
         // The invitee was deleted meanwhile: as if it had not been found.
         crate::store::OrgWriteError::Gone => DomainError::field("email", NO_SUCH_EMAIL),
         other => other.into(),
@@ -233,7 +237,8 @@ async fn accept_checked(
     if expired(inv, &state.settings.invitations, now_micros()) == Some(true) {
         return Err(DomainError::RefusedText(EXPIRED));
     }
-    if inv.accepted || !state.db.accept_invitation(&inv.key, joined).await? {
+    let ev = invitation_event(req, actions::ACCEPT_INVITATION, inv);
+    if inv.accepted || !state.db.accept_invitation(&inv.key, joined, &ev).await? {
         return Err(DomainError::RefusedText(ALREADY_ACCEPTED));
     }
     tracing::info!(
@@ -250,7 +255,8 @@ pub async fn decline(db: &Db, req: &Requester, key: &str) -> DomainResult<()> {
     if !req.can_answer_invitation(&inv) {
         return Err(DomainError::Forbidden);
     }
-    db.decline_invitation(key).await?;
+    db.decline_invitation(key, &invitation_event(req, actions::DECLINE_INVITATION, &inv))
+        .await?;
     tracing::info!(
         membership_id = inv.membership_id,
         by = req.id(),
@@ -280,8 +286,21 @@ async fn throttle_resend(db: &Db, req: &Requester) -> DomainResult<()> {
     Ok(())
 }
 
+/// `action` on invitation `inv` (its target: the invitation's membership and invitee; never
+/// the key, which lets its holder join).
+fn invitation_event(req: &Requester, action: &str, inv: &InvitationRecord) -> AuditEvent {
+    AuditEvent::by(req, action)
+        .target("invitation", Some(inv.membership_id), &inv.user.username)
+        .in_org(inv.organization_id)
+}
+
 /// The invitation mail again, same key, `sent_date` now (so the expiry restarts).
-async fn send_again(state: &AppState, inv: &InvitationRecord, origin: &str) -> DomainResult<()> {
+async fn send_again(
+    state: &AppState,
+    req: &Requester,
+    inv: &InvitationRecord,
+    origin: &str,
+) -> DomainResult<()> {
     let inviter = inv.owner.as_ref().map_or("", |o| o.username.as_str());
     let name = format!("{} {}", inv.user.first_name, inv.user.last_name);
     let mail = render_mail(
@@ -293,7 +312,8 @@ async fn send_again(state: &AppState, inv: &InvitationRecord, origin: &str) -> D
         &inv.user_email,
         &name,
     )?;
-    if !state.db.resend_invitation(&inv.key, &mail).await? {
+    let ev = invitation_event(req, actions::RESEND_INVITATION, inv);
+    if !state.db.resend_invitation(&inv.key, &mail, &ev).await? {
         return Err(DomainError::RefusedText(RESEND_ACCEPTED));
     }
     state.mailer.queued();
@@ -320,7 +340,7 @@ pub async fn resend(
     if inv.accepted {
         return Err(DomainError::RefusedText(RESEND_ACCEPTED));
     }
-    send_again(state, &inv, origin).await
+    send_again(state, req, &inv, origin).await
 }
 
 /// Delete the invitation only; its membership stays (CVAT's behaviour).
@@ -330,7 +350,8 @@ pub async fn destroy(db: &Db, req: &Requester, key: &str) -> DomainResult<()> {
     if !in_org.can_manage_invitation(&inv) {
         return Err(DomainError::Forbidden);
     }
-    db.delete_invitation(key).await?;
+    db.delete_invitation(key, &invitation_event(req, actions::DELETE_INVITATION, &inv))
+        .await?;
     tracing::info!(
         membership_id = inv.membership_id,
         by = req.id(),
@@ -373,10 +394,12 @@ pub async fn legacy_patch(
             let invitee = db.user_by_id(inv.user.id).await?;
             let regular = invitee.is_some_and(|u| !u.password.starts_with('!'));
             if regular && !state.settings.invitations.confirm {
-                db.accept_invitation(key, Some(inv.created_date)).await?;
+                let ev = invitation_event(req, actions::ACCEPT_INVITATION, &inv)
+                    .detail("resent_by_inviter", true);
+                db.accept_invitation(key, Some(inv.created_date), &ev).await?;
             } else {
                 throttle_resend(db, req).await?;
-                send_again(state, &inv, origin).await?;
+                send_again(state, req, &inv, origin).await?;
             }
         }
     }

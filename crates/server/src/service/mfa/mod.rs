@@ -18,6 +18,7 @@ pub use error::MfaError;
 
 use crate::auth::AuthMethod;
 use crate::mail;
+use crate::service::audit::{actions, AuditEvent};
 use crate::service::{DomainError, DomainResult, Requester, UserId};
 use crate::state::AppState;
 use crate::store::{digest, now_micros, EnableOutcome, UserRecord};
@@ -147,7 +148,14 @@ pub async fn setup(state: &AppState, user: &UserRecord) -> DomainResult<Setup> {
 /// Confirms an enrolment with a first valid code of the pending secret: the factor is on, ten
 /// recovery codes are made (answered once, stored as digests), and every session and login
 /// token of the user is revoked (access tokens stay). Returns the recovery codes.
-pub async fn confirm(state: &AppState, user: &UserRecord, code: &str) -> DomainResult<Vec<String>> {
+/// `who`: the requester and origin for the audit event (`AuditEvent::by`); the action and
+/// target are set here, as in `disable` and `regenerate_recovery_codes`.
+pub async fn confirm(
+    state: &AppState,
+    user: &UserRecord,
+    code: &str,
+    who: AuditEvent,
+) -> DomainResult<Vec<String>> {
     if state.db.has_mfa_totp(user.id).await? {
         return Err(MfaError::AlreadyEnabled.into());
     }
@@ -166,7 +174,13 @@ pub async fn confirm(state: &AppState, user: &UserRecord, code: &str) -> DomainR
     let hashes = recovery_digests(state, &codes);
     match state
         .db
-        .enable_totp(user.id, &sealed, step, &hashes)
+        .enable_totp(
+            user.id,
+            &sealed,
+            step,
+            &hashes,
+            &who.with_action(actions::ENABLE_MFA).on_user(user),
+        )
         .await?
     {
         EnableOutcome::Enabled => {
@@ -182,9 +196,15 @@ pub async fn confirm(state: &AppState, user: &UserRecord, code: &str) -> DomainR
 
 /// Turns the factor off (the caller checked the password) with a current code or an unused
 /// recovery code.
-pub async fn disable(state: &AppState, user: &UserRecord, factor: &Factor) -> DomainResult<()> {
+pub async fn disable(
+    state: &AppState,
+    user: &UserRecord,
+    factor: &Factor,
+    who: AuditEvent,
+) -> DomainResult<()> {
     verify_enrolled(state, user, factor, false).await?;
-    if !state.db.remove_totp(user.id, false, None).await? {
+    let ev = who.with_action(actions::DISABLE_MFA).on_user(user);
+    if !state.db.remove_totp(user.id, false, None, &ev).await? {
         return Err(MfaError::NotEnabled.into());
     }
     tracing::info!(user_id = user.id, "mfa.disabled");
@@ -197,12 +217,17 @@ pub async fn regenerate_recovery_codes(
     state: &AppState,
     user: &UserRecord,
     code: &str,
+    who: AuditEvent,
 ) -> DomainResult<Vec<String>> {
     verify_enrolled(state, user, &Factor::Code(code.to_string()), false).await?;
     let codes = secrets::new_recovery_codes();
     if !state
         .db
-        .replace_recovery_codes(user.id, &recovery_digests(state, &codes))
+        .replace_recovery_codes(
+            user.id,
+            &recovery_digests(state, &codes),
+            &who.with_action(actions::RENEW_RECOVERY_CODES).on_user(user),
+        )
         .await?
     {
         return Err(MfaError::NotEnabled.into());
@@ -229,7 +254,12 @@ pub async fn admin_reset(state: &AppState, req: &Requester, id: UserId) -> Domai
             None
         }
     };
-    if !state.db.remove_totp(user.id, true, mail.as_ref()).await? {
+    let ev = AuditEvent::by(req, actions::RESET_MFA).on_user(&user);
+    if !state
+        .db
+        .remove_totp(user.id, true, mail.as_ref(), &ev)
+        .await?
+    {
         return Err(MfaError::NotEnabled.into());
     }
     if mail.is_some() {

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 pub mod token;
 
 use self::token::{self as reset_token, TokenState};
+use super::audit::{actions, AuditEvent, Origin};
 use super::{DomainError, DomainResult};
 use crate::auth::{password_rules, throttle};
 use crate::mail::{self, escape_html};
@@ -171,8 +172,9 @@ fn reset_mail(
 pub async fn confirm_reset(
     state: &AppState,
     body: &Map<String, Value>,
-    client: &str,
+    origin: &Origin,
 ) -> DomainResult<()> {
+    let client = origin.client_address.as_str();
     let mut errors: FieldErrors = Vec::new();
     let mut values = Vec::new();
     for (k, max) in [
@@ -235,7 +237,14 @@ pub async fn confirm_reset(
     // even when two confirmations race.
     if !state
         .db
-        .reset_password_revoking(user.id, &user.password, &hash)
+        .reset_password_revoking(
+            user.id,
+            &user.password,
+            &hash,
+            &AuditEvent::new(actions::RESET_PASSWORD, origin)
+                .actor(&user, "reset_link")
+                .on_user(&user),
+        )
         .await?
     {
         return Err(DomainError::field("token", INVALID_VALUE));

@@ -3,7 +3,8 @@
 
 use super::{search_key, NewUser, UserRecord, UserRow, WriteError, FOLD_USER_COUNT, USER_COLUMNS};
 use crate::filters::Dialect;
-use crate::service::{UserId, UserPatch};
+use crate::service::{AuditEvent, UserId, UserPatch};
+use crate::store::audit::append_event;
 use crate::store::outbox::insert_mail;
 use crate::store::{fold, is_unique_violation, now_micros, on_pool, Db, NewMail};
 
@@ -53,10 +54,16 @@ impl Db {
     }
 
     /// Applies `changes` atomically: row, then the superuser+staff ⇒ `admin` rule (CVAT's
-    /// post-save signal), then `groups` (replacing, as DRF sets m2m after saving).
+    /// post-save signal), then `groups` (replacing, as DRF sets m2m after saving), then the
+    /// audit event `ev` with the fields that changed (old → new), when any did.
     /// Refuses, rolling back, when no active admin would remain.
-    pub async fn update_user(&self, id: UserId, ch: &UserPatch) -> Result<UserRecord, WriteError> {
-        self.update_user_mailing(id, ch, None).await
+    pub async fn update_user(
+        &self,
+        id: UserId,
+        ch: &UserPatch,
+        ev: &AuditEvent,
+    ) -> Result<UserRecord, WriteError> {
+        self.update_user_mailing(id, ch, None, ev).await
     }
 
     /// `update_user`, queueing `mail` (a confirmation of the new address) in the same
@@ -66,15 +73,16 @@ impl Db {
         id: UserId,
         ch: &UserPatch,
         mail: Option<&NewMail>,
+        ev: &AuditEvent,
     ) -> Result<UserRecord, WriteError> {
         write_tx!(self, tx => {
             // Read inside the transaction: unchanged columns keep what concurrent writers stored.
             let current: UserRow = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
                 .bind(id).fetch_optional(&mut *tx).await?.ok_or(WriteError::NotFound)?;
             let username = ch.username.clone().unwrap_or(current.username.clone());
-            let first = ch.first_name.clone().unwrap_or(current.first_name);
-            let last = ch.last_name.clone().unwrap_or(current.last_name);
-            let email = ch.email.clone().unwrap_or(current.email);
+            let first = ch.first_name.clone().unwrap_or(current.first_name.clone());
+            let last = ch.last_name.clone().unwrap_or(current.last_name.clone());
+            let email = ch.email.clone().unwrap_or(current.email.clone());
             let is_staff = ch.is_staff.unwrap_or(current.is_staff);
             let is_superuser = ch.is_superuser.unwrap_or(current.is_superuser);
             let is_active = ch.is_active.unwrap_or(current.is_active);
@@ -82,6 +90,24 @@ impl Db {
             let must_change = ch.must_change_password.unwrap_or(current.must_change_password);
             let key = search_key(&username, &first, &last);
             let was_admin: i64 = sqlx::query_scalar(WAS_ACTIVE_ADMIN).bind(id).fetch_one(&mut *tx).await?;
+            let mut ev = ev.clone();
+            ev.target_id = Some(id.0);
+            ev.target_type = "user".into();
+            ev.target_name = current.username.clone();
+            let mut diff = |field: &str, old: serde_json::Value, new: serde_json::Value| {
+                if old != new {
+                    ev.changes.insert(field.into(), serde_json::json!({"old": old, "new": new}));
+                }
+            };
+            diff("username", current.username.clone().into(), username.clone().into());
+            diff("first_name", current.first_name.clone().into(), first.clone().into());
+            diff("last_name", current.last_name.clone().into(), last.clone().into());
+            diff("email", current.email.clone().into(), email.clone().into());
+            diff("is_staff", current.is_staff.into(), is_staff.into());
+            diff("is_superuser", current.is_superuser.into(), is_superuser.into());
+            diff("is_active", current.is_active.into(), is_active.into());
+            diff("email_verified", current.email_verified.into(), email_verified.into());
+            diff("must_change_password", current.must_change_password.into(), must_change.into());
             if username != current.username {
                 let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1 AND id <> $2")
                     .bind(&username).bind(id).fetch_one(&mut *tx).await?;
@@ -112,6 +138,15 @@ impl Db {
                              ON CONFLICT DO NOTHING").bind(id).execute(&mut *tx).await?;
             }
             if let Some(groups) = &ch.groups {
+                let old: Vec<String> = sqlx::query_scalar(
+                    "SELECT g.name FROM user_groups ug JOIN groups g ON g.id = ug.group_id WHERE ug.user_id = $1 ORDER BY g.name")
+                    .bind(id).fetch_all(&mut *tx).await?;
+                let mut new = groups.clone();
+                new.sort();
+                new.dedup();
+                if old != new {
+                    ev.changes.insert("groups".into(), serde_json::json!({"old": old, "new": new}));
+                }
                 sqlx::query("DELETE FROM user_groups WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
                 for name in groups {
                     sqlx::query("INSERT INTO user_groups (user_id, group_id) SELECT $1, id FROM groups WHERE name = $2 \
@@ -136,6 +171,9 @@ impl Db {
                     }
                 }
             }
+            if !ev.changes.is_empty() {
+                append_event!(tx, &ev)?;
+            }
             tx.commit().await?;
             Ok::<(), WriteError>(())
         })?;
@@ -144,7 +182,7 @@ impl Db {
 
     /// Hard delete; tokens, sessions, groups and memberships cascade, owned organizations stay
     /// ownerless. Refuses to delete the last active admin.
-    pub async fn delete_user(&self, id: UserId) -> Result<(), WriteError> {
+    pub async fn delete_user(&self, id: UserId, ev: &AuditEvent) -> Result<(), WriteError> {
         write_tx!(self, tx => {
             let was_admin: i64 = sqlx::query_scalar(WAS_ACTIVE_ADMIN).bind(id).fetch_one(&mut *tx).await?;
             let deleted = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
@@ -162,14 +200,16 @@ impl Db {
             if self.dialect() == Dialect::Postgres {
                 sqlx::query(FOLD_USER_COUNT).execute(&mut *tx).await?;
             }
+            append_event!(tx, ev)?;
             tx.commit().await?;
             Ok(())
         })
     }
 
-    /// Creates a user with its groups atomically; `UsernameTaken` on a case-insensitive clash.
-    pub async fn create_user(&self, new: &NewUser) -> Result<UserRecord, WriteError> {
-        self.create_user_mailing(new, None).await
+    /// Creates a user with its groups atomically, with the audit event `ev` (its target: the
+    /// new user); `UsernameTaken` on a case-insensitive clash.
+    pub async fn create_user(&self, new: &NewUser, ev: &AuditEvent) -> Result<UserRecord, WriteError> {
+        self.create_user_mailing(new, None, ev).await
     }
 
     /// `create_user`, queueing the mail `mail` makes for the new id (a confirmation of the
@@ -178,6 +218,7 @@ impl Db {
         &self,
         new: &NewUser,
         mail: Option<MailForNewUser<'_>>,
+        ev: &AuditEvent,
     ) -> Result<UserRecord, WriteError> {
         let now = now_micros();
         let id: i64 = write_tx!(self, tx => {
@@ -211,6 +252,8 @@ impl Db {
             if self.dialect() == Dialect::Postgres {
                 sqlx::query(FOLD_USER_COUNT).execute(&mut *tx).await?;
             }
+            let ev = new_user_event(ev, id, new);
+            append_event!(tx, &ev)?;
             tx.commit().await?;
             id
         });
@@ -226,6 +269,7 @@ impl Db {
         id: UserId,
         new: &NewUser,
         mail: Option<MailForNewUser<'_>>,
+        ev: &AuditEvent,
     ) -> Result<UserRecord, WriteError> {
         let now = now_micros();
         write_tx!(self, tx => {
@@ -253,6 +297,8 @@ impl Db {
             if let Some(mail) = mail.and_then(|make| make(id.0)) {
                 insert_mail!(&mut *tx, &mail)?;
             }
+            let ev = new_user_event(ev, id.0, new).detail("claimed_invitation_account", true);
+            append_event!(tx, &ev)?;
             tx.commit().await?;
             Ok::<(), WriteError>(())
         })?;
@@ -280,9 +326,10 @@ impl Db {
         user_id: i64,
         hash: &str,
         must_change: bool,
+        ev: &AuditEvent,
     ) -> sqlx::Result<bool> {
         let nothing = crate::store::KeptCredential::Nothing;
-        self.replace_password_revoking(user_id, None, hash, nothing, must_change)
+        self.replace_password_revoking(user_id, None, hash, nothing, must_change, ev)
             .await
     }
 }
@@ -314,17 +361,30 @@ impl Db {
 
     /// Marks user `id`'s address confirmed if it is still `email` and a confirmation is
     /// pending; `false` otherwise (a used, stale or foreign link).
-    pub async fn confirm_email(&self, id: i64, email: &str) -> sqlx::Result<bool> {
-        on_pool!(self, p => sqlx::query(
-            "UPDATE users SET email_verified = TRUE WHERE id = $1 AND email_folded = $2 AND email_verified = FALSE")
-            .bind(id).bind(fold(email)).execute(p).await.map(|r| r.rows_affected() > 0))
+    pub async fn confirm_email(&self, id: i64, email: &str, ev: &AuditEvent) -> sqlx::Result<bool> {
+        on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let confirmed = sqlx::query(
+                "UPDATE users SET email_verified = TRUE WHERE id = $1 AND email_folded = $2 AND email_verified = FALSE")
+                .bind(id).bind(fold(email)).execute(&mut *tx).await?.rows_affected() > 0;
+            if confirmed {
+                append_event!(tx, ev)?;
+                tx.commit().await?;
+            }
+            Ok(confirmed)
+        })
     }
 }
 
 impl Db {
     /// Blocks (at `now`) or unblocks user `id`. Refuses, rolling back, to block the last active
     /// unblocked admin. `NotFound` when there is no such user.
-    pub async fn set_blocked(&self, id: UserId, blocked: bool) -> Result<UserRecord, WriteError> {
+    pub async fn set_blocked(
+        &self,
+        id: UserId,
+        blocked: bool,
+        ev: &AuditEvent,
+    ) -> Result<UserRecord, WriteError> {
         write_tx!(self, tx => {
             let was_admin: i64 = sqlx::query_scalar(WAS_ACTIVE_ADMIN).bind(id).fetch_one(&mut *tx).await?;
             // Blocking keeps the first date; unblocking clears it.
@@ -342,9 +402,33 @@ impl Db {
                          Make another user an active admin first."));
                 }
             }
+            append_event!(tx, ev)?;
             tx.commit().await?;
             Ok::<(), WriteError>(())
         })?;
         self.user_by_id(id.0).await?.ok_or(WriteError::NotFound)
     }
+}
+
+/// `ev` about the new user `id`, with its public fields (never the password); without an
+/// actor (a registration), the new user is its own actor.
+fn new_user_event(ev: &AuditEvent, id: i64, new: &NewUser) -> AuditEvent {
+    let mut ev = ev.clone().target("user", Some(id), &new.username);
+    if ev.actor_id.is_none() {
+        ev.actor_id = Some(id);
+        ev.actor_username = new.username.clone();
+    }
+    for (field, value) in [
+        ("username", serde_json::json!(new.username)),
+        ("email", new.email.clone().into()),
+        ("first_name", new.first_name.clone().into()),
+        ("last_name", new.last_name.clone().into()),
+        ("is_staff", new.is_staff.into()),
+        ("is_superuser", new.is_superuser.into()),
+        ("is_active", new.is_active.into()),
+        ("groups", new.groups.clone().into()),
+    ] {
+        ev.changes.insert(field.into(), serde_json::json!({"old": null, "new": value}));
+    }
+    ev
 }
