@@ -86,6 +86,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     let prune = tokio::spawn(prune_failures(state.clone()));
+    let audit = crate::audit_log::start(&state, &args.audit);
     let mail = crate::mail::worker::start(&state)?;
     let upkeep = state.metrics.clone().map(|m| tokio::spawn(m.upkeep()));
     let app = crate::http::router(state.clone());
@@ -100,6 +101,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     serve_connections(listener, app, limits, shutdown).await;
     prune.abort();
+    if let Some(a) = audit {
+        a.abort();
+    }
     mail.stop().await;
     if let Some(u) = upkeep {
         u.abort();

@@ -8,6 +8,7 @@
 //! (the domain: who may do what, typed commands, `DomainError`) → `store` (SQL, one module
 //! per table). The console at `/admin/` and `createsuperuser` call the same `service`.
 
+pub mod audit_log;
 pub mod auth;
 pub mod config;
 pub mod error;

@@ -40,6 +40,9 @@ enum Command {
     /// The outgoing mail queue: `mail list [--status S]`, `mail retry ID` (database options
     /// go before the action, or in `CVAT_DATABASE_URL` / the configuration file).
     Mail(cvat_server::mail::cli::MailCommand),
+    /// The audit log: `audit verify` walks its hash chain and names the first event changed,
+    /// removed or inserted out of place (exit status 1).
+    Audit(cvat_server::audit_log::AuditCommand),
     ImportDjango {
         /// The JSON file written by `python manage.py dumpdata` (streamed; any size).
         file: std::path::PathBuf,
@@ -138,6 +141,12 @@ async fn main() -> std::process::ExitCode {
         Command::Mail(cmd) => {
             init_tracing(&std::env::var("CVAT_LOG").unwrap_or_default(), false);
             cvat_server::mail::cli::run(&cmd)
+                .await
+                .map(|out| print!("{out}"))
+        }
+        Command::Audit(cmd) => {
+            init_tracing(&std::env::var("CVAT_LOG").unwrap_or_default(), false);
+            cvat_server::audit_log::run(&cmd)
                 .await
                 .map(|out| print!("{out}"))
         }

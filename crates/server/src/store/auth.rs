@@ -297,6 +297,12 @@ impl Db {
         Ok(())
     }
 
+    /// The stored value of `name`, if any.
+    pub async fn setting(&self, name: &str) -> sqlx::Result<Option<String>> {
+        on_pool!(self, p => sqlx::query_scalar::<_, String>("SELECT value FROM settings WHERE name = $1")
+            .bind(name).fetch_optional(p).await)
+    }
+
     /// Returns the stored value of `name`, storing `default` first if there is none (first start).
     pub async fn setting_or_insert(&self, name: &str, default: &str) -> sqlx::Result<String> {
         on_pool!(self, p => {

@@ -286,3 +286,107 @@ fn filters_and_the_cursor_walk_every_event_once_and_bad_input_gets_400() {
     s.get("/api/audit-events", &user).expect(403);
     s.get("/api/audit-events", &Auth::None).expect(401);
 }
+
+/// Runs `statement` on the test database directly (SQLite file or PostgreSQL schema), as
+/// someone with access to the database but not to the server would.
+fn tamper(url: &str, statement: &str) {
+    if url.starts_with("postgres") {
+        let ok = std::process::Command::new("psql")
+            .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", statement])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "psql: {statement}");
+    } else {
+        let conn = rusqlite::Connection::open(url.trim_start_matches("sqlite://")).unwrap();
+        conn.execute_batch(statement).unwrap();
+    }
+}
+
+/// `cvat-server audit verify` on `url`: (success, stdout + stderr).
+fn verify(url: &str) -> (bool, String) {
+    let out = std::process::Command::new(server_bin())
+        .args(["audit", "--database-url", url, "verify"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn verify_names_the_event_changed_or_removed_in_the_database() {
+    let s = TestServer::start();
+    let admin = s.admin();
+    let (id, _) = s.register("tamper_me");
+    s.patch(&user_path(id), &admin, json!({"first_name": "T"}))
+        .expect(200);
+    s.register("tamper_two");
+    let db = s.stop();
+
+    let (ok, out) = verify(&db.url);
+    assert!(ok, "{out}");
+    assert!(out.contains("audit chain intact: 5 events verified"), "{out}");
+
+    // A changed field (say, hiding who did it) breaks that event's hash.
+    tamper(&db.url, "UPDATE audit_events SET actor_username = 'nobody' WHERE seq = 3");
+    let (ok, out) = verify(&db.url);
+    assert!(!ok);
+    assert!(out.contains("event 3 was changed"), "{out}");
+
+    // A removed event leaves a gap.
+    tamper(&db.url, "DELETE FROM audit_events WHERE seq = 3");
+    let (ok, out) = verify(&db.url);
+    assert!(!ok);
+    assert!(out.contains("event 3 was removed"), "{out}");
+
+    // The newest removed: the head still names it.
+    tamper(&db.url, "DELETE FROM audit_events WHERE seq >= 3");
+    let (ok, out) = verify(&db.url);
+    assert!(!ok);
+    assert!(out.contains("(the newest) were removed"), "{out}");
+}
+
+#[test]
+fn retention_prunes_old_events_and_the_rest_still_verifies() {
+    let s = TestServer::start();
+    let admin = s.admin();
+    s.register_all(&["keep_one", "keep_two", "keep_three"]);
+    drop(admin);
+    let db = s.stop();
+    // The first three events are three days old.
+    tamper(
+        &db.url,
+        "UPDATE audit_events SET at = at - 259200000000 WHERE seq <= 3",
+    );
+    let s = TestServer::serve(db, &["--audit-retention-days", "1"]);
+    let admin = s.admin();
+    let oldest = || {
+        let all = events(&s, &admin, "page_size=1000");
+        all.last().unwrap()["seq"].as_i64().unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while oldest() != 4 {
+        assert!(std::time::Instant::now() < deadline, "not pruned: {}", s.logs());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    s.register("after_prune");
+    let db = s.stop();
+    let (ok, out) = verify(&db.url);
+    assert!(ok, "{out}");
+    assert!(out.contains("signed checkpoint of event 3"), "{out}");
+
+    // A checkpoint moved forward by hand (hiding events 4 and 5) has no valid signature.
+    tamper(
+        &db.url,
+        "UPDATE audit_chain SET checkpoint_seq = 5, \
+         checkpoint_hash = (SELECT hash FROM audit_events WHERE seq = 5); \
+         DELETE FROM audit_events WHERE seq <= 5",
+    );
+    let (ok, out) = verify(&db.url);
+    assert!(!ok);
+    assert!(out.contains("checkpoint"), "{out}");
+}

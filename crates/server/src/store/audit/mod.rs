@@ -202,12 +202,17 @@ impl Db {
         on_pool!(self, p => bind_all!(sqlx::query_as::<_, AuditRecord>(&sql.sql), &sql.binds).fetch_all(p).await)
     }
 
-    /// Events `after` < seq, oldest first, at most `limit` (the chain walk and exports).
-    pub async fn audit_events_after(&self, after: i64, limit: i64) -> sqlx::Result<Vec<AuditRecord>> {
+    /// Events with `after` < seq <= `upto`, oldest first, at most `limit` (the chain walk).
+    pub async fn audit_events_after(
+        &self,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> sqlx::Result<Vec<AuditRecord>> {
         let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
         );
-        on_pool!(self, p => sqlx::query_as::<_, AuditRecord>(&sql).bind(after).bind(limit).fetch_all(p).await)
+        on_pool!(self, p => sqlx::query_as::<_, AuditRecord>(&sql).bind(after).bind(upto).bind(limit).fetch_all(p).await)
     }
 
     pub async fn audit_head(&self) -> sqlx::Result<ChainHead> {
