@@ -387,11 +387,8 @@ async fn failed_login_event(
     login: &str,
     user_id: Option<i64>,
 ) -> ApiResult<()> {
-    let ev = AuditEvent::new(actions::LOGIN_FAILED, &request::audit_origin(parts)).target(
-        "user",
-        user_id,
-        login,
-    );
+    let ev = AuditEvent::new(actions::LOGIN_FAILED, &request::audit_origin(parts))
+        .target("user", user_id, login);
     state.db.record_failed_login(&ev).await?;
     Ok(())
 }

@@ -18,8 +18,8 @@ use super::{links, views};
 use crate::auth::AuthMethod;
 use crate::error::{cvat_json, ApiError, ApiResult};
 use crate::permissions::Requester;
-use crate::state::SharedState;
 use crate::service::audit::{actions, AuditEvent};
+use crate::state::SharedState;
 use crate::store::{now_micros, AccessTokenRecord};
 use crate::validate::{self, FieldErrors};
 

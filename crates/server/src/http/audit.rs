@@ -140,7 +140,11 @@ pub fn view(r: AuditRecord) -> cvat_proto::AuditEvent {
     }
 }
 
-async fn list(State(state): State<SharedState>, req: Requester, parts: Parts) -> ApiResult<Response> {
+async fn list(
+    State(state): State<SharedState>,
+    req: Requester,
+    parts: Parts,
+) -> ApiResult<Response> {
     let q = parse_query(&links::query_pairs(&parts))?;
     let limit = q.limit;
     let rows = audit::list(&state.db, &req, q).await?;

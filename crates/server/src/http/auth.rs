@@ -375,7 +375,12 @@ async fn register(
     let ev = AuditEvent::new(actions::REGISTER, &crate::request::audit_origin(&parts))
         .actor_method("password");
     let created = match placeholder {
-        Some(id) => state.db.claim_placeholder(UserId(id), &new, mail, &ev).await,
+        Some(id) => {
+            state
+                .db
+                .claim_placeholder(UserId(id), &new, mail, &ev)
+                .await
+        }
         None => state.db.create_user_mailing(&new, mail, &ev).await,
     };
     let user = created.map_err(|e| match e {

@@ -9,8 +9,8 @@
 //! `Requester` extractor asks [`may_pass_before_new_password`]). Clearing a lock forgets the account's failed passwords and second-factor
 //! codes, so a user locked out by someone guessing can log in again at once.
 
-use super::users::ensure_admin;
 use super::audit::{actions, AuditEvent};
+use super::users::ensure_admin;
 use super::{DomainError, DomainResult, Requester, UserId};
 use crate::auth::throttle;
 use crate::state::AppState;
@@ -118,7 +118,10 @@ pub async fn set_blocked(
         false => actions::UNBLOCK_USER,
     };
     let ev = AuditEvent::by(req, action).on_user(target);
-    let user = state.db.set_blocked(UserId(target.id), blocked, &ev).await?;
+    let user = state
+        .db
+        .set_blocked(UserId(target.id), blocked, &ev)
+        .await?;
     let what = if blocked { "blocked" } else { "unblocked" };
     tracing::info!(user_id = user.id, by = req.id(), "account {what}");
     access_of(state, &user).await

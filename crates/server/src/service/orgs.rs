@@ -151,8 +151,12 @@ pub async fn change_role(
         return Err(DomainError::Forbidden);
     }
     if let Some(role) = role {
-        db.set_membership_role(m.id, role, &membership_event(req, actions::UPDATE_MEMBERSHIP, m))
-            .await?;
+        db.set_membership_role(
+            m.id,
+            role,
+            &membership_event(req, actions::UPDATE_MEMBERSHIP, m),
+        )
+        .await?;
     }
     db.membership(m.id).await?.ok_or(DomainError::NotFound)
 }

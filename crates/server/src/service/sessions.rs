@@ -90,7 +90,11 @@ pub async fn revoke(
     let ev = AuditEvent::by(req, actions::REVOKE_CREDENTIAL)
         .on_user(target)
         .detail("kind", kind);
-    if !state.db.revoke_credential(target.id, kind, key, &ev).await? {
+    if !state
+        .db
+        .revoke_credential(target.id, kind, key, &ev)
+        .await?
+    {
         return Err(DomainError::NotFound);
     }
     tracing::info!(

@@ -2,8 +2,8 @@
 //! handlers, the console and `createsuperuser`. Commands arrive validated field by field (the
 //! edge parses CVAT's bodies); here live the rules about who may do what and the writes.
 
-use super::permissions::ADMIN_ONLY_FIELDS;
 use super::audit::{actions, AuditEvent};
+use super::permissions::ADMIN_ONLY_FIELDS;
 use super::{DomainError, DomainResult, Requester, SystemRole, UserId};
 use crate::auth;
 use crate::state::AppState;

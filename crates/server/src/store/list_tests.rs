@@ -240,10 +240,17 @@ async fn the_user_count_is_count_star(db: &Db) {
     let mut rng = Rng(7);
     insert_users(db, &mut rng, 40).await;
     assert_eq!(db.count_users(&all).await.unwrap(), star().await);
-    let a = db.create_user(&new("count_a"), &Default::default()).await.unwrap();
-    db.create_user(&new("count_b"), &Default::default()).await.unwrap();
+    let a = db
+        .create_user(&new("count_a"), &Default::default())
+        .await
+        .unwrap();
+    db.create_user(&new("count_b"), &Default::default())
+        .await
+        .unwrap();
     assert_eq!(db.count_users(&all).await.unwrap(), star().await);
-    db.delete_user(crate::service::UserId(a.id), &Default::default()).await.unwrap();
+    db.delete_user(crate::service::UserId(a.id), &Default::default())
+        .await
+        .unwrap();
     assert_eq!(db.count_users(&all).await.unwrap(), star().await);
     if db.dialect() == Dialect::Postgres {
         let rows =
@@ -268,7 +275,9 @@ async fn the_user_count_is_count_star(db: &Db) {
         on_pool!(db, p => sqlx::query("TRUNCATE users CASCADE").execute(p).await.map(|_| ()))
             .unwrap();
         assert_eq!(db.count_users(&all).await.unwrap(), 0);
-        db.create_user(&new("count_c"), &Default::default()).await.unwrap();
+        db.create_user(&new("count_c"), &Default::default())
+            .await
+            .unwrap();
         assert_eq!(db.count_users(&all).await.unwrap(), 1);
     }
 }

@@ -38,7 +38,10 @@ fn account_changes_and_logins_are_recorded_with_who_what_and_where() {
     assert_eq!(reg["client_address"], "127.0.0.1");
     assert_eq!(reg["changes"]["email"]["new"], "bobby_audit@example.com");
     let text = reg.to_string();
-    assert!(!text.contains(PASSWORD) && !text.contains("argon2"), "{text}");
+    assert!(
+        !text.contains(PASSWORD) && !text.contains("argon2"),
+        "{text}"
+    );
 
     let login = newest(&s, &admin, "login:user", ADMIN);
     assert_eq!(login["auth_method"], "password");
@@ -57,9 +60,18 @@ fn account_changes_and_logins_are_recorded_with_who_what_and_where() {
     assert_eq!(upd["auth_method"], "token");
     assert_eq!(upd["user_agent"], "audit-test/1.0");
     assert_eq!(upd["request_id"], "req-audit-1");
-    assert_eq!(upd["changes"]["first_name"], json!({"old": "", "new": "Bob"}));
-    assert_eq!(upd["changes"]["is_active"], json!({"old": true, "new": false}));
-    assert!(upd["changes"].get("last_name").is_none(), "unchanged: {upd}");
+    assert_eq!(
+        upd["changes"]["first_name"],
+        json!({"old": "", "new": "Bob"})
+    );
+    assert_eq!(
+        upd["changes"]["is_active"],
+        json!({"old": true, "new": false})
+    );
+    assert!(
+        upd["changes"].get("last_name").is_none(),
+        "unchanged: {upd}"
+    );
     s.set_active(&admin, bob_id, true);
 
     // Failed logins: one event per account and address per minute, counted.
@@ -75,7 +87,9 @@ fn account_changes_and_logins_are_recorded_with_who_what_and_where() {
     assert!(last["count"].as_i64().unwrap() >= 2, "{last}");
 
     // Reads write nothing.
-    let head = events(&s, &admin, "page_size=1")[0]["seq"].as_i64().unwrap();
+    let head = events(&s, &admin, "page_size=1")[0]["seq"]
+        .as_i64()
+        .unwrap();
     s.get("/api/users", &admin).expect(200);
     s.get("/api/users/self", &bob).expect(200);
     events(&s, &admin, "action=update:user");
@@ -91,7 +105,10 @@ fn account_changes_and_logins_are_recorded_with_who_what_and_where() {
     let change = newest(&s, &admin, "change:password", "bobby_audit");
     assert!(!change.to_string().contains("N3w-passw0rd-x"));
     s.post("/api/auth/logout", &bob, Value::Null).expect(200);
-    assert_eq!(newest(&s, &admin, "logout:user", "bobby_audit")["actor_id"], bob_id);
+    assert_eq!(
+        newest(&s, &admin, "logout:user", "bobby_audit")["actor_id"],
+        bob_id
+    );
     let basic = Auth::basic("bobby_audit", "N3w-passw0rd-x");
     s.get("/api/users/self", &basic).expect(200);
     s.get("/api/users/self", &basic).expect(200);
@@ -103,7 +120,11 @@ fn account_changes_and_logins_are_recorded_with_who_what_and_where() {
 
     // Access tokens and blocking.
     let (_, carol) = s.register("carol_audit");
-    let pat = s.post("/api/auth/access_tokens", &carol, json!({"name": "ci-token"}));
+    let pat = s.post(
+        "/api/auth/access_tokens",
+        &carol,
+        json!({"name": "ci-token"}),
+    );
     pat.expect(201);
     let value = pat.json()["value"].as_str().unwrap().to_string();
     let created = newest(&s, &admin, "create:access_token", "ci-token");
@@ -123,7 +144,9 @@ fn account_changes_and_logins_are_recorded_with_who_what_and_where() {
     let deleted = newest(&s, &admin, "delete:user", "carol_audit");
     assert_eq!(deleted["target_id"], carol_id);
     let by_carol = events(&s, &admin, &format!("actor_id={carol_id}"));
-    assert!(by_carol.iter().any(|e| e["actor_username"] == "carol_audit"));
+    assert!(by_carol
+        .iter()
+        .any(|e| e["actor_username"] == "carol_audit"));
 }
 
 #[test]
@@ -196,7 +219,10 @@ fn organization_events_are_recorded_and_shown_to_its_owners_and_maintainers_only
     )
     .expect(200);
     let role = newest(&s, &admin, "update:membership", "worker_audit");
-    assert_eq!(role["changes"]["role"], json!({"old": "worker", "new": "supervisor"}));
+    assert_eq!(
+        role["changes"]["role"],
+        json!({"old": "worker", "new": "supervisor"})
+    );
     assert_eq!(role["org_id"], org_id);
     s.patch(
         &format!("/api/organizations/{org_id}"),
@@ -205,7 +231,10 @@ fn organization_events_are_recorded_and_shown_to_its_owners_and_maintainers_only
     )
     .expect(200);
     let renamed = newest(&s, &admin, "update:organization", "audorg");
-    assert_eq!(renamed["changes"]["name"], json!({"old": "Audit Org", "new": "Audit Org 2"}));
+    assert_eq!(
+        renamed["changes"]["name"],
+        json!({"old": "Audit Org", "new": "Audit Org 2"})
+    );
 
     // Owners and maintainers read their organization's events, and only those.
     for who in [&owner, &maint] {
@@ -222,7 +251,10 @@ fn organization_events_are_recorded_and_shown_to_its_owners_and_maintainers_only
     s.get("/api/audit-events?org=audorg", &other).expect(403);
     // The administrator with an organization selected: that organization's.
     let admins = events(&s, &admin, "org=elsewhere");
-    assert!(admins.iter().all(|e| e["target_name"] == "elsewhere"), "{admins:?}");
+    assert!(
+        admins.iter().all(|e| e["target_name"] == "elsewhere"),
+        "{admins:?}"
+    );
 
     s.delete(&format!("/api/memberships/{worker_m}?org=audorg"), &owner)
         .expect(204);
@@ -250,7 +282,13 @@ fn filters_and_the_cursor_walk_every_event_once_and_bad_input_gets_400() {
         let page = s.get(&path, &admin);
         page.expect(200);
         let page = page.json();
-        seen.extend(page["results"].as_array().unwrap().iter().map(|e| e["seq"].as_i64().unwrap()));
+        seen.extend(
+            page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_i64().unwrap()),
+        );
         s.register(&format!("late_{page_no:02}"));
         match page["next"].as_str() {
             Some(next) => path = next.trim_start_matches(&s.url("")).to_string(),
@@ -266,7 +304,10 @@ fn filters_and_the_cursor_walk_every_event_once_and_bad_input_gets_400() {
     let regs = events(&s, &admin, "action=register:user&actor=walker_03");
     assert_eq!(regs.len(), 1);
     assert_eq!(events(&s, &admin, "client_address=10.9.9.9").len(), 0);
-    assert_eq!(events(&s, &admin, "target_type=user&to=2000-01-01").len(), 0);
+    assert_eq!(
+        events(&s, &admin, "target_type=user&to=2000-01-01").len(),
+        0
+    );
     assert!(!events(&s, &admin, "from=2000-01-01T00:00:00Z&target_type=user").is_empty());
 
     // Bad input: 400 naming the parameter; a plain user: 403.
@@ -329,10 +370,16 @@ fn verify_names_the_event_changed_or_removed_in_the_database() {
 
     let (ok, out) = verify(&db.url);
     assert!(ok, "{out}");
-    assert!(out.contains("audit chain intact: 5 events verified"), "{out}");
+    assert!(
+        out.contains("audit chain intact: 5 events verified"),
+        "{out}"
+    );
 
     // A changed field (say, hiding who did it) breaks that event's hash.
-    tamper(&db.url, "UPDATE audit_events SET actor_username = 'nobody' WHERE seq = 3");
+    tamper(
+        &db.url,
+        "UPDATE audit_events SET actor_username = 'nobody' WHERE seq = 3",
+    );
     let (ok, out) = verify(&db.url);
     assert!(!ok);
     assert!(out.contains("event 3 was changed"), "{out}");
@@ -370,7 +417,11 @@ fn retention_prunes_old_events_and_the_rest_still_verifies() {
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while oldest() != 4 {
-        assert!(std::time::Instant::now() < deadline, "not pruned: {}", s.logs());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not pruned: {}",
+            s.logs()
+        );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     s.register("after_prune");

@@ -157,7 +157,12 @@ impl Fixture {
                     email_verified: None,
                     must_change_password: false,
                 };
-                out.push(self.store.create_user(&new, &Default::default()).await.unwrap());
+                out.push(
+                    self.store
+                        .create_user(&new, &Default::default())
+                        .await
+                        .unwrap(),
+                );
             }
             out
         })

@@ -225,8 +225,8 @@ async fn disable(State(state): State<SharedState>, parts: Parts, body: RawBody) 
             &Factor::Code(text(&form, "code")),
             who(&parts, &user),
         )
-            .await
-            .map_err(refusal),
+        .await
+        .map_err(refusal),
     };
     let (status, message) = match result {
         Ok(()) => (
@@ -246,9 +246,11 @@ async fn recovery_codes(
     let (user, form) = posted(&state, &parts, body).await?;
     let result = match password_ok(&state, &parts, &user, &form).await? {
         false => Err((StatusCode::BAD_REQUEST, WRONG_PASSWORD.to_string())),
-        true => mfa::regenerate_recovery_codes(&state, &user, &text(&form, "code"), who(&parts, &user))
-            .await
-            .map_err(refusal),
+        true => {
+            mfa::regenerate_recovery_codes(&state, &user, &text(&form, "code"), who(&parts, &user))
+                .await
+                .map_err(refusal)
+        }
     };
     match result {
         Ok(codes) => {

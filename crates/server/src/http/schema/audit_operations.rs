@@ -13,11 +13,27 @@ pub(super) fn audit() -> Vec<Op> {
     params.extend([
         query("actor", text.clone(), "The actor's username"),
         query("actor_id", int.clone(), "The actor's id"),
-        query("target_type", text.clone(), "`user`, `organization`, `membership`, `invitation`, `access_token`, ..."),
+        query(
+            "target_type",
+            text.clone(),
+            "`user`, `organization`, `membership`, `invitation`, `access_token`, ...",
+        ),
         query("target_id", int.clone(), "The target's id"),
-        query("action", text.clone(), "CVAT-style `verb:object`, e.g. `update:user`"),
-        query("client_address", text.clone(), "The client address the request came from"),
-        query("from", time.clone(), "Events at or after this time (RFC 3339, or a date: midnight UTC)"),
+        query(
+            "action",
+            text.clone(),
+            "CVAT-style `verb:object`, e.g. `update:user`",
+        ),
+        query(
+            "client_address",
+            text.clone(),
+            "The client address the request came from",
+        ),
+        query(
+            "from",
+            time.clone(),
+            "Events at or after this time (RFC 3339, or a date: midnight UTC)",
+        ),
         query("to", time, "Events before this time (RFC 3339, or a date)"),
         query("cursor", text, "The `next_cursor` of the previous page"),
         query("page_size", int, "Events per page, 1 to 1000 (default 100)"),

@@ -4,7 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{access_operations, audit_operations, mfa_operations, models, operations, verification_operations};
+use super::{
+    access_operations, audit_operations, mfa_operations, models, operations,
+    verification_operations,
+};
 
 pub(super) fn build() -> Value {
     let ops = [

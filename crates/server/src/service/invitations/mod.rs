@@ -255,8 +255,11 @@ pub async fn decline(db: &Db, req: &Requester, key: &str) -> DomainResult<()> {
     if !req.can_answer_invitation(&inv) {
         return Err(DomainError::Forbidden);
     }
-    db.decline_invitation(key, &invitation_event(req, actions::DECLINE_INVITATION, &inv))
-        .await?;
+    db.decline_invitation(
+        key,
+        &invitation_event(req, actions::DECLINE_INVITATION, &inv),
+    )
+    .await?;
     tracing::info!(
         membership_id = inv.membership_id,
         by = req.id(),
@@ -350,8 +353,11 @@ pub async fn destroy(db: &Db, req: &Requester, key: &str) -> DomainResult<()> {
     if !in_org.can_manage_invitation(&inv) {
         return Err(DomainError::Forbidden);
     }
-    db.delete_invitation(key, &invitation_event(req, actions::DELETE_INVITATION, &inv))
-        .await?;
+    db.delete_invitation(
+        key,
+        &invitation_event(req, actions::DELETE_INVITATION, &inv),
+    )
+    .await?;
     tracing::info!(
         membership_id = inv.membership_id,
         by = req.id(),
@@ -396,7 +402,8 @@ pub async fn legacy_patch(
             if regular && !state.settings.invitations.confirm {
                 let ev = invitation_event(req, actions::ACCEPT_INVITATION, &inv)
                     .detail("resent_by_inviter", true);
-                db.accept_invitation(key, Some(inv.created_date), &ev).await?;
+                db.accept_invitation(key, Some(inv.created_date), &ev)
+                    .await?;
             } else {
                 throttle_resend(db, req).await?;
                 send_again(state, req, &inv, origin).await?;

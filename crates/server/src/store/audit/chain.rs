@@ -153,7 +153,11 @@ impl Walker {
             return Err(if head.seq == last + 1 {
                 format!("event {} (the newest) was removed", head.seq)
             } else {
-                format!("events {} to {} (the newest) were removed", last + 1, head.seq)
+                format!(
+                    "events {} to {} (the newest) were removed",
+                    last + 1,
+                    head.seq
+                )
             });
         }
         if head.seq < last || head.hash != self.prev_hash {
@@ -223,16 +227,24 @@ mod tests {
         let h = head(&rows);
         let mut changed = rows.clone();
         changed[2].actor_username = "mallory".into();
-        assert!(walk(&changed, &h).unwrap_err().contains("event 3 was changed"));
+        assert!(walk(&changed, &h)
+            .unwrap_err()
+            .contains("event 3 was changed"));
         let mut removed = rows.clone();
         removed.remove(1);
-        assert!(walk(&removed, &h).unwrap_err().contains("event 2 was removed"));
+        assert!(walk(&removed, &h)
+            .unwrap_err()
+            .contains("event 2 was removed"));
         let newest_removed = &rows[..4];
-        assert!(walk(newest_removed, &h).unwrap_err().contains("event 5 (the newest)"));
+        assert!(walk(newest_removed, &h)
+            .unwrap_err()
+            .contains("event 5 (the newest)"));
         let mut rehashed = rows.clone();
         rehashed[1].action = "login:user".into();
         rehashed[1].hash = event_hash(&rehashed[1].prev_hash.clone(), &rehashed[1]);
-        assert!(walk(&rehashed, &h).unwrap_err().contains("event 3 was inserted"));
+        assert!(walk(&rehashed, &h)
+            .unwrap_err()
+            .contains("event 3 was inserted"));
     }
 
     #[test]

@@ -89,17 +89,34 @@ macro_rules! append_event {
     ($tx:ident, $ev:expr, $key:expr) => {
         async {
             let ev: &$crate::service::AuditEvent = $ev;
-            let (seq, prev): (i64, String) =
-                sqlx::query_as($crate::store::audit::TAKE_HEAD).fetch_one(&mut *$tx).await?;
+            let (seq, prev): (i64, String) = sqlx::query_as($crate::store::audit::TAKE_HEAD)
+                .fetch_one(&mut *$tx)
+                .await?;
             let r = $crate::store::audit::chained(ev, seq, prev);
             sqlx::query($crate::store::audit::INSERT_EVENT)
-                .bind(r.seq).bind(r.at).bind(&r.action).bind(r.actor_id).bind(&r.actor_username)
-                .bind(&r.auth_method).bind(&r.target_type).bind(r.target_id).bind(&r.target_name)
-                .bind(r.org_id).bind(&r.client_address).bind(&r.user_agent).bind(&r.request_id)
-                .bind(&r.changes).bind($key).bind(&r.prev_hash).bind(&r.hash)
-                .execute(&mut *$tx).await?;
+                .bind(r.seq)
+                .bind(r.at)
+                .bind(&r.action)
+                .bind(r.actor_id)
+                .bind(&r.actor_username)
+                .bind(&r.auth_method)
+                .bind(&r.target_type)
+                .bind(r.target_id)
+                .bind(&r.target_name)
+                .bind(r.org_id)
+                .bind(&r.client_address)
+                .bind(&r.user_agent)
+                .bind(&r.request_id)
+                .bind(&r.changes)
+                .bind($key)
+                .bind(&r.prev_hash)
+                .bind(&r.hash)
+                .execute(&mut *$tx)
+                .await?;
             sqlx::query("UPDATE audit_chain SET hash = $1 WHERE id = 1")
-                .bind(&r.hash).execute(&mut *$tx).await?;
+                .bind(&r.hash)
+                .execute(&mut *$tx)
+                .await?;
             Ok::<$crate::store::audit::AuditRecord, sqlx::Error>(r)
         }
         .await

@@ -208,7 +208,11 @@ impl Db {
 
     /// Creates a user with its groups atomically, with the audit event `ev` (its target: the
     /// new user); `UsernameTaken` on a case-insensitive clash.
-    pub async fn create_user(&self, new: &NewUser, ev: &AuditEvent) -> Result<UserRecord, WriteError> {
+    pub async fn create_user(
+        &self,
+        new: &NewUser,
+        ev: &AuditEvent,
+    ) -> Result<UserRecord, WriteError> {
         self.create_user_mailing(new, None, ev).await
     }
 
@@ -428,7 +432,8 @@ fn new_user_event(ev: &AuditEvent, id: i64, new: &NewUser) -> AuditEvent {
         ("is_active", new.is_active.into()),
         ("groups", new.groups.clone().into()),
     ] {
-        ev.changes.insert(field.into(), serde_json::json!({"old": null, "new": value}));
+        ev.changes
+            .insert(field.into(), serde_json::json!({"old": null, "new": value}));
     }
     ev
 }
