@@ -149,6 +149,9 @@ pub struct ServeArgs {
     pub invitations: crate::service::invitations::InvitationArgs,
     #[command(flatten)]
     pub mfa: crate::service::mfa::settings::MfaArgs,
+    /// SCIM provisioning (`crate::service::scim`).
+    #[command(flatten)]
+    pub scim: crate::service::scim::ScimArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -167,6 +170,8 @@ pub struct Settings {
     /// The `Strict-Transport-Security` value for HTTPS answers (none when max-age is 0).
     pub hsts: Option<axum::http::HeaderValue>,
     pub invitations: crate::service::invitations::InvitationSettings,
+    /// What a SCIM `DELETE` of a user does.
+    pub scim_delete: crate::service::scim::ScimDelete,
 }
 
 impl From<&ServeArgs> for Settings {
@@ -186,6 +191,7 @@ impl From<&ServeArgs> for Settings {
                 .then(|| format!("max-age={}", a.hsts_max_age))
                 .and_then(|v| axum::http::HeaderValue::from_str(&v).ok()),
             invitations: a.invitations.settings(),
+            scim_delete: a.scim.scim_delete,
         }
     }
 }
@@ -318,6 +324,7 @@ impl ServeArgs {
         self.mail.to_toml(&mut out);
         self.invitations.to_toml(&mut out);
         self.mfa.to_toml(&mut out);
+        self.scim.to_toml(&mut out);
         out
     }
 }

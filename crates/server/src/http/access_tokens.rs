@@ -56,6 +56,7 @@ fn view(
         last_used_date: t.last_used_date.map(views::datetime),
         read_only: t.read_only,
         owner: views::basic_user(&req.user, origin),
+        scim: t.scim,
         value,
     }
 }
@@ -65,6 +66,8 @@ struct TokenFields {
     name: Option<String>,
     read_only: Option<bool>,
     expiry: Option<Option<i64>>,
+    /// A SCIM provisioning token (create only).
+    scim: bool,
 }
 
 fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFields> {
@@ -73,6 +76,7 @@ fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFie
         name: None,
         read_only: None,
         expiry: None,
+        scim: false,
     };
     match body.get("name") {
         None if creating => errors.push(("name".into(), vec!["This field is required.".into()])),
@@ -87,6 +91,15 @@ fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFie
             Some(b) => fields.read_only = Some(b),
             None => errors.push(("read_only".into(), vec!["Must be a valid boolean.".into()])),
         }
+    }
+    match body.get("scim").map(validate::parse_bool) {
+        None => {}
+        Some(Some(b)) if creating => fields.scim = b,
+        Some(Some(_)) => errors.push((
+            "scim".into(),
+            vec!["A token is made for SCIM on creation and stays so.".into()],
+        )),
+        Some(None) => errors.push(("scim".into(), vec!["Must be a valid boolean.".into()])),
     }
     match body.get("expiry_date") {
         None => {}
@@ -148,6 +161,10 @@ async fn create(
     crate::auth::require_password_credentials(&req.method, "Access tokens")?;
     let body = body.parse_object().await?;
     let fields = parse_fields(&body, true)?;
+    if fields.scim {
+        // Provisioning creates, changes and removes accounts: an administrator's power.
+        crate::service::users::ensure_admin(&req)?;
+    }
     let value = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
     let name = fields.name.unwrap_or_default();
     let id = state
@@ -156,7 +173,10 @@ async fn create(
             req.id(),
             &name,
             &value,
-            fields.read_only.unwrap_or(false),
+            crate::store::TokenFlags {
+                read_only: fields.read_only.unwrap_or(false),
+                scim: fields.scim,
+            },
             fields.expiry.flatten(),
             &crate::request::credential_origin(&parts),
         )
@@ -166,7 +186,12 @@ async fn create(
         .access_token(req.id(), id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    tracing::info!(user_id = req.id(), token_id = id, "access token created");
+    tracing::info!(
+        user_id = req.id(),
+        token_id = id,
+        scim = fields.scim,
+        "access token created"
+    );
     Ok(cvat_json(
         StatusCode::CREATED,
         &view(&token, &req, &links::origin(&parts), Some(value)),

@@ -15,10 +15,19 @@ pub struct AccessTokenRecord {
     pub created_date: i64,
     pub updated_date: i64,
     pub last_used_date: Option<i64>,
+    /// A SCIM provisioning token (`/scim/v2` only).
+    pub scim: bool,
 }
 
 const TOKEN_COLUMNS: &str =
-    "a.id, a.user_id, a.name, a.read_only, a.expiry_date, a.created_date, a.updated_date, a.last_used_date";
+    "a.id, a.user_id, a.name, a.read_only, a.expiry_date, a.created_date, a.updated_date, a.last_used_date, a.scim";
+
+/// What a new token may do: read only; SCIM only (`/scim/v2`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenFlags {
+    pub read_only: bool,
+    pub scim: bool,
+}
 
 /// What authentication needs of a token.
 #[derive(Debug, Clone, FromRow)]
@@ -26,6 +35,8 @@ pub struct BearerToken {
     pub token_id: i64,
     pub token_read_only: bool,
     pub token_expiry: Option<i64>,
+    /// A SCIM provisioning token: valid under `/scim/v2` only (`auth`).
+    pub token_scim: bool,
 }
 
 #[derive(FromRow)]
@@ -45,7 +56,7 @@ impl Db {
     ) -> sqlx::Result<Option<(UserRecord, BearerToken)>> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, g.name AS group_name, a.id AS token_id, a.read_only AS token_read_only, \
-             a.expiry_date AS token_expiry {JOINED_FROM} \
+             a.expiry_date AS token_expiry, a.scim AS token_scim {JOINED_FROM} \
              JOIN access_tokens a ON a.user_id = u.id WHERE a.digest = $1 ORDER BY u.id, g.id"
         );
         let digest = digest(value);
@@ -56,6 +67,7 @@ impl Db {
                     token_id: r.get(17)?,
                     token_read_only: r.get(18)?,
                     token_expiry: r.get(19)?,
+                    token_scim: r.get(20)?,
                 },
             })
         });
@@ -86,16 +98,16 @@ impl Db {
         user_id: i64,
         name: &str,
         value: &str,
-        read_only: bool,
+        flags: TokenFlags,
         expiry: Option<i64>,
         origin: &super::CredentialOrigin,
     ) -> sqlx::Result<i64> {
         let now = now_micros();
         on_pool!(self, p => sqlx::query_scalar::<_, i64>(
             "INSERT INTO access_tokens (user_id, name, digest, read_only, expiry_date, created_date, updated_date, \
-             client_address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id")
-            .bind(user_id).bind(name).bind(digest(value)).bind(read_only).bind(expiry).bind(now)
-            .bind(&origin.client_address).bind(&origin.user_agent).fetch_one(p).await)
+             client_address, user_agent, scim) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING id")
+            .bind(user_id).bind(name).bind(digest(value)).bind(flags.read_only).bind(expiry).bind(now)
+            .bind(&origin.client_address).bind(&origin.user_agent).bind(flags.scim).fetch_one(p).await)
     }
 
     pub async fn count_access_tokens(&self, user_id: i64) -> sqlx::Result<i64> {
