@@ -22,6 +22,7 @@ mod policies;
 mod replicas;
 mod resilience;
 mod schema;
+mod scim;
 mod server;
 mod sessions;
 mod totp;
