@@ -155,7 +155,11 @@ fn provisions_changes_and_deprovisions_a_user() {
     assert_eq!(u["externalId"], "ext-jdoe_scim");
     assert_eq!(u["name"]["givenName"], "Given");
     assert_eq!(u["emails"][0]["value"], "jdoe_scim@example.com");
-    assert_eq!(u[CVAT]["systemGroups"], json!(["user"]));
+    assert_eq!(u[CVAT]["privilege"], "user");
+    assert_eq!(
+        u["emails"],
+        json!([{"value": "jdoe_scim@example.com", "type": "work"}])
+    );
     assert!(u.get("password").is_none());
     // The same user through the CVAT API, and it signs in with the password given.
     let admin = s.admin();
@@ -194,7 +198,7 @@ fn provisions_changes_and_deprovisions_a_user() {
     let replaced = scim(&s, Method::PUT, &format!("/Users/{id}"), &token, put);
     replaced.expect(200);
     let r = replaced.json();
-    assert_eq!(r["name"], json!({"givenName": "Jane", "familyName": ""}));
+    assert_eq!(r["name"], json!({"givenName": "Jane"}));
     assert_eq!(r["externalId"], "ext-2");
     assert_ne!(r["meta"]["version"], u["meta"]["version"]);
 
@@ -207,14 +211,14 @@ fn provisions_changes_and_deprovisions_a_user() {
         json!({"schemas": [PATCH], "Operations": [
             {"op": "Replace", "path": "name.familyName", "value": "Doe"},
             {"op": "Add", "value": {"emails[type eq \"work\"].value": "jane@example.com"}},
-            {"op": "replace", "path": format!("{CVAT}:systemGroups"), "value": ["worker"]},
+            {"op": "replace", "path": format!("{CVAT}:privilege"), "value": "worker"},
         ]}),
     );
     patched.expect(200);
     let p = patched.json();
     assert_eq!(p["name"]["familyName"], "Doe");
     assert_eq!(p["emails"][0]["value"], "jane@example.com");
-    assert_eq!(p[CVAT]["systemGroups"], json!(["worker"]));
+    assert_eq!(p[CVAT]["privilege"], "worker");
     assert_eq!(
         s.get(&format!("/api/users/{id}"), &admin).json()["groups"],
         json!(["worker"])
@@ -371,7 +375,7 @@ fn lists_filter_sort_page_and_project() {
     assert_eq!(keys, ["id", "name", "schemas", "userName"]);
     assert_eq!(r["name"], json!({"givenName": "Given"}));
     let fewer = list(&format!(
-        "{}&excludedAttributes=meta,emails,{CVAT}:systemGroups",
+        "{}&excludedAttributes=meta,emails,{CVAT}:privilege",
         q(r#"userName eq "alpha_one""#)
     ));
     let r = &fewer["Resources"][0];
@@ -386,6 +390,23 @@ fn lists_filter_sort_page_and_project() {
     );
     assert_eq!(one.json()["externalId"], "ext-alpha_one");
     assert!(one.json().get("userName").is_none());
+    // The same query as a POST search, at /Users/.search and at the root.
+    for at in ["/Users/.search", "/.search"] {
+        let found = scim(
+            &s,
+            Method::POST,
+            at,
+            &token,
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                   "filter": "userName sw \"alpha\"", "sortBy": "userName", "sortOrder": "descending",
+                   "count": 1, "attributes": ["userName"]}),
+        );
+        found.expect(200);
+        let found = found.json();
+        assert_eq!(found["totalResults"], 2);
+        assert_eq!(names(&found), ["alpha_two"]);
+        assert!(found["Resources"][0].get("emails").is_none());
+    }
 }
 
 fn urlencode(s: &str) -> String {
@@ -454,7 +475,7 @@ fn bad_input_gets_scim_errors_and_writes_nothing() {
         );
     }
     let mut body = new_user("another_one");
-    body[CVAT] = json!({"systemGroups": ["emperor"]});
+    body[CVAT] = json!({"privilege": "emperor"});
     assert_error(
         &scim(&s, Method::POST, "/Users", &token, body),
         400,
@@ -709,7 +730,7 @@ fn discovery_describes_what_is_served() {
         Value::Null,
     );
     one.expect(200);
-    assert_eq!(one.json()["attributes"][0]["name"], "systemGroups");
+    assert_eq!(one.json()["attributes"][0]["name"], "privilege");
     assert_error(
         &scim(&s, Method::GET, "/Schemas/urn:x", &token, Value::Null),
         404,

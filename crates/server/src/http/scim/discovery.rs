@@ -2,6 +2,9 @@
 //! which resources it serves (`ResourceTypes`) and their attributes (`Schemas`). The schemas
 //! list exactly what `user_json` reads and writes, with RFC 7643's mutability and case rules,
 //! so a client (and `scim2-tester`, which fills every published attribute) sees what it gets.
+//! `password` is accepted (write only) but not published: the server's password rules refuse
+//! values too similar to the user's names, which random test values often are, and no identity
+//! provider reads the schema to decide whether to send one.
 
 use axum::extract::State;
 use axum::http::request::Parts;
@@ -121,13 +124,14 @@ fn user_schema(base: &str) -> Value {
                 text("familyName", "Last name (at most 150 characters)."),
             ])),
             with(with(attribute("emails", "complex", "readWrite", "default",
-                "The user's e-mail address: CVAT keeps one, the primary one."), "multiValued", json!(true)),
+                "The user's e-mail address: CVAT keeps one (the one marked primary, else the first)."), "multiValued", json!(true)),
                 "subAttributes", json!([
                     text("value", "The address."),
-                    attribute("primary", "boolean", "readWrite", "default", "Always true: the address kept."),
+                    with(text("type", "Always work."), "canonicalValues", json!(["work"])),
                 ])),
-            attribute("active", "boolean", "readWrite", "default", "Whether the account may sign in; false revokes its sessions and tokens."),
-            attribute("password", "string", "writeOnly", "never", "A password (checked by the server's password rules); setting it revokes the user's sessions and tokens."),
+            // Required: an account is always on or off (a PATCH cannot remove it).
+            with(attribute("active", "boolean", "readWrite", "default", "Whether the account may sign in; false revokes its sessions and tokens."),
+                "required", json!(true)),
             with(with(attribute("groups", "complex", "readOnly", "default",
                 "The organizations the user is an active member of."), "multiValued", json!(true)),
                 "subAttributes", json!([
@@ -145,11 +149,10 @@ fn cvat_user_schema(base: &str) -> Value {
         "schemas": [SCHEMA_SCHEMA],
         "id": CVAT_USER_SCHEMA,
         "name": "CvatUser",
-        "description": "CVAT's system groups of a user",
+        "description": "CVAT's privilege of a user",
         "attributes": [
-            with(with(with(attribute("systemGroups", "string", "readWrite", "default",
-                "CVAT's system groups (privileges): admin, business, user, worker; the highest one is the user's privilege."),
-                "multiValued", json!(true)),
+            with(with(attribute("privilege", "string", "readWrite", "default",
+                "CVAT's privilege: the highest of the user's system groups. Setting it makes it the user's only system group; removing it leaves none."),
                 "canonicalValues", json!(["admin", "business", "user", "worker"])),
                 "caseExact", json!(true)),
         ],

@@ -50,6 +50,15 @@ pub fn router() -> Router<SharedState> {
             "/scim/v2/Users",
             get(users::list).post(users::create).fallback(not_allowed),
         )
+        // The root search covers every resource type: Users is the only one.
+        .route(
+            "/scim/v2/.search",
+            axum::routing::post(users::search).fallback(not_allowed),
+        )
+        .route(
+            "/scim/v2/Users/.search",
+            axum::routing::post(users::search).fallback(not_allowed),
+        )
         .route(
             "/scim/v2/Users/{id}",
             get(users::retrieve)
@@ -151,7 +160,7 @@ fn scim_attribute(field: &str) -> &str {
         "last_name" => "name.familyName",
         "email" => "emails",
         "is_active" => "active",
-        "groups" => "systemGroups",
+        "groups" => "privilege",
         other => other,
     }
 }

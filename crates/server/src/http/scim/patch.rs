@@ -125,10 +125,13 @@ fn apply_one(
     // The extension's URN alone names its object: `{"urn:...:User": {"systemGroups": [...]}}`.
     if path_text.eq_ignore_ascii_case(CVAT_USER_SCHEMA) {
         return match (op, value) {
-            (Op::Remove, _) => Err(ScimError::bad(
-                "mutability",
-                "The CVAT extension cannot be removed.",
-            )),
+            (Op::Remove, _) => {
+                if let Some(root) = resource.as_object_mut() {
+                    let key = key_in(root, CVAT_USER_SCHEMA);
+                    root.remove(&key);
+                }
+                Ok(())
+            }
             (_, Some(Value::Object(values))) => {
                 for (k, v) in values {
                     apply_one(resource, op, &format!("{CVAT_USER_SCHEMA}:{k}"), Some(v))?;
@@ -268,6 +271,10 @@ fn filtered(
             let mut element = Map::new();
             equalities(f, &mut element);
             element.insert(sub.clone(), v.clone());
+            // A user has one address: the new one takes the place of any other.
+            if key.eq_ignore_ascii_case("emails") {
+                items.clear();
+            }
             items.push(Value::Object(element));
             return Ok(());
         }
@@ -349,7 +356,7 @@ mod tests {
         json!({"schemas": [USER_SCHEMA], "id": "1", "userName": "alice", "active": true,
                "name": {"givenName": "A", "familyName": "B"},
                "emails": [{"value": "a@x.org", "type": "work", "primary": true}],
-               CVAT_USER_SCHEMA: {"systemGroups": ["user"]}})
+               CVAT_USER_SCHEMA: {"privilege": "user"}})
     }
 
     fn patch(ops: Value) -> Value {
@@ -363,14 +370,14 @@ mod tests {
             {"op": "Replace", "path": "active", "value": "False"},
             {"op": "replace", "value": {"name.givenName": "Ann", "userName": "ann"}},
             {"op": "add", "path": "emails[type eq \"work\"].value", "value": "b@x.org"},
-            {"op": "replace", "path": format!("{CVAT_USER_SCHEMA}:systemGroups"), "value": ["worker"]},
+            {"op": "replace", "path": format!("{CVAT_USER_SCHEMA}:privilege"), "value": "worker"},
             {"op": "remove", "path": "name.familyName"},
         ]))).unwrap();
         assert_eq!(u["active"], "False");
         assert_eq!(u["name"], json!({"givenName": "Ann"}));
         assert_eq!(u["userName"], "ann");
         assert_eq!(u["emails"][0]["value"], "b@x.org");
-        assert_eq!(u[CVAT_USER_SCHEMA]["systemGroups"], json!(["worker"]));
+        assert_eq!(u[CVAT_USER_SCHEMA]["privilege"], "worker");
     }
 
     #[test]

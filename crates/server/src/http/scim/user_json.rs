@@ -11,7 +11,7 @@
 //! | `externalId` | `external_id` (the client's id; not unique) |
 //! | `password` (write only) | the password, checked by the password rules |
 //! | `groups` (read only) | the organizations the user is an active member of |
-//! | `urn:cvat:...:User` `systemGroups` | CVAT's system groups (`admin`, `business`, `user`, `worker`) |
+//! | `urn:cvat:...:User` `privilege` | CVAT's privilege: the highest system group (`admin`, `business`, `user`, `worker`); set, the user's groups become that one; absent, none |
 //! | `meta` | `created` = date joined, `lastModified`, `location`, `version` (an ETag of the rest) |
 //!
 //! Attribute names ignore case (RFC 7643 §2.1). Core User attributes we do not keep (phone
@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::{ScimError, ScimResult, CVAT_USER_SCHEMA, USER_SCHEMA};
 use crate::http::views;
+use crate::service::SystemRole;
 use crate::store::{ScimUserMeta, UserRecord};
 
 /// Entra ID's enterprise extension: accepted (and its attributes dropped).
@@ -53,17 +54,23 @@ pub fn user_json(u: &UserRecord, meta: &ScimUserMeta, orgs: &[(i64, String)], ba
         "schemas": [USER_SCHEMA, CVAT_USER_SCHEMA],
         "id": u.id.to_string(),
         "userName": u.username,
-        "name": {
-            "givenName": u.first_name,
-            "familyName": u.last_name,
-        },
         "active": u.is_active,
     });
+    // Empty values are absent values (RFC 7643 §2.5).
+    let mut name = Map::new();
+    for (key, value) in [("givenName", &u.first_name), ("familyName", &u.last_name)] {
+        if !value.is_empty() {
+            name.insert(key.into(), value.clone().into());
+        }
+    }
+    if !name.is_empty() {
+        out["name"] = Value::Object(name);
+    }
     if let Some(external) = &meta.external_id {
         out["externalId"] = external.clone().into();
     }
     if !u.email.is_empty() {
-        out["emails"] = json!([{"value": u.email, "type": "work", "primary": true}]);
+        out["emails"] = json!([{"value": u.email, "type": "work"}]);
     }
     if !orgs.is_empty() {
         out["groups"] = orgs
@@ -71,7 +78,9 @@ pub fn user_json(u: &UserRecord, meta: &ScimUserMeta, orgs: &[(i64, String)], ba
             .map(|(id, slug)| json!({"value": id.to_string(), "display": slug, "type": "direct"}))
             .collect();
     }
-    out[CVAT_USER_SCHEMA] = json!({ "systemGroups": u.groups });
+    if let Some(privilege) = SystemRole::privilege_of(&u.groups) {
+        out[CVAT_USER_SCHEMA] = json!({ "privilege": privilege.as_str() });
+    }
     let version = version_of(&out);
     let modified = meta.modified_date.unwrap_or(u.date_joined);
     out["meta"] = json!({
@@ -104,7 +113,8 @@ pub struct UserInput {
     pub active: Option<bool>,
     pub external_id: Option<String>,
     pub password: Option<String>,
-    pub system_groups: Option<Vec<String>>,
+    /// `None`: unchanged; `Some(None)`: no system group; `Some(Some(p))`: exactly group `p`.
+    pub privilege: Option<Option<String>>,
 }
 
 fn invalid(detail: impl Into<String>) -> ScimError {
@@ -220,7 +230,7 @@ pub fn parse_user(body: &Value) -> ScimResult<UserInput> {
             }
             "password" => input.password = Some(text(value, "password")?),
             _ if k == CVAT_USER_SCHEMA.to_ascii_lowercase() => {
-                input.system_groups = extension_groups(value)?;
+                input.privilege = extension_privilege(value)?;
             }
             _ if k == ENTERPRISE_SCHEMA.to_ascii_lowercase() => {}
             _ if DROPPED.iter().any(|d| d.eq_ignore_ascii_case(&k)) => {}
@@ -260,37 +270,27 @@ fn primary_email(value: &Value) -> ScimResult<String> {
     Ok(first.unwrap_or_default())
 }
 
-fn extension_groups(value: &Value) -> ScimResult<Option<Vec<String>>> {
+/// The extension's `privilege`: `Some(None)` when it is removed (no system group at all).
+fn extension_privilege(value: &Value) -> ScimResult<Option<Option<String>>> {
     let Value::Object(ext) = value else {
         return match value {
-            Value::Null => Ok(None),
+            Value::Null => Ok(Some(None)),
             _ => Err(invalid(format!("{CVAT_USER_SCHEMA} must be an object."))),
         };
     };
     for key in ext.keys() {
-        if !key.eq_ignore_ascii_case("systemGroups") {
+        // Some clients repeat the extension's URN inside it.
+        if !key.eq_ignore_ascii_case("privilege") && !key.eq_ignore_ascii_case("schemas") {
             return Err(ScimError::bad(
                 "invalidSyntax",
                 format!("Unknown attribute \"{key}\" of {CVAT_USER_SCHEMA}."),
             ));
         }
     }
-    match get(ext, "systemGroups") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|g| match g {
-                Value::String(s) => Ok(s.clone()),
-                // A multi-valued string may come as `{"value": "admin"}` too.
-                Value::Object(o) => get(o, "value")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .ok_or_else(|| invalid("systemGroups holds strings.")),
-                _ => Err(invalid("systemGroups holds strings.")),
-            })
-            .collect::<ScimResult<Vec<_>>>()
-            .map(Some),
-        Some(_) => Err(invalid("systemGroups must be a list.")),
+    match get(ext, "privilege") {
+        None | Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(_) => Err(invalid("privilege must be a string.")),
     }
 }
 
@@ -409,7 +409,7 @@ mod tests {
             "externalId": "00u1",
             "title": "dropped",
             ENTERPRISE_SCHEMA: {"department": "dropped"},
-            CVAT_USER_SCHEMA: {"systemGroups": ["worker"]},
+            CVAT_USER_SCHEMA: {"privilege": "worker"},
         })))
         .unwrap();
         assert_eq!(u.user_name, "alice");
@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(u.email, "a@x.org");
         assert_eq!(u.active, Some(false));
         assert_eq!(u.external_id.as_deref(), Some("00u1"));
-        assert_eq!(u.system_groups, Some(vec!["worker".to_string()]));
+        assert_eq!(u.privilege, Some(Some("worker".to_string())));
     }
 
     #[test]

@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value};
 
 use super::user_json::{self, UserInput};
 use super::{
-    base_url, patch, scim_json, ScimBody, ScimError, ScimRequester, ScimResult, LIST_SCHEMA,
-    MAX_RESULTS,
+    base_url, patch, scim_json, ScimBody, ScimError, ScimRequester, ScimResult, CVAT_USER_SCHEMA,
+    LIST_SCHEMA, MAX_RESULTS,
 };
 use crate::filters::SqlBuf;
 use crate::http::users::parse;
@@ -113,11 +113,14 @@ fn answer(status: StatusCode, resource: &Value, projected: Value) -> Response {
 }
 
 fn projection(parts: &Parts, resource: Value) -> Value {
-    let q = query(parts);
+    project_with(&query(parts), resource)
+}
+
+fn project_with(q: &[(String, String)], resource: Value) -> Value {
     user_json::project(
         resource,
-        &list_param(&q, "attributes"),
-        &list_param(&q, "excludedAttributes"),
+        &list_param(q, "attributes"),
+        &list_param(q, "excludedAttributes"),
     )
 }
 
@@ -126,7 +129,48 @@ pub async fn list(
     ScimRequester(_req): ScimRequester,
     parts: Parts,
 ) -> ScimResult<Response> {
-    let q = query(&parts);
+    list_with(&state, &parts, &query(&parts)).await
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the list's parameters in a `SearchRequest` body.
+pub async fn search(
+    State(state): State<SharedState>,
+    ScimRequester(_req): ScimRequester,
+    parts: Parts,
+    ScimBody(body): ScimBody,
+) -> ScimResult<Response> {
+    let mut q = Vec::new();
+    for (key, value) in body.as_object().into_iter().flatten() {
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| ScimError::bad("invalidValue", format!("{key} must list strings.")))?
+                .join(","),
+            _ => {
+                return Err(ScimError::bad(
+                    "invalidValue",
+                    format!("{key} has a wrong type."),
+                ))
+            }
+        };
+        q.push((key.clone(), text));
+    }
+    list_with(&state, &parts, &q).await
+}
+
+async fn list_with(
+    state: &SharedState,
+    parts: &Parts,
+    q: &[(String, String)],
+) -> ScimResult<Response> {
+    let q = q.to_vec();
     let dialect = state.db.dialect();
     let mut filter_sql = SqlBuf::default();
     let filtered = match param(&q, "filter").filter(|f| !f.trim().is_empty()) {
@@ -181,11 +225,11 @@ pub async fn list(
                 .await?
         }
     };
-    let base = base_url(&parts);
-    let items: Vec<Value> = resources(&state, &users, &base)
+    let base = base_url(parts);
+    let items: Vec<Value> = resources(state, &users, &base)
         .await?
         .into_iter()
-        .map(|r| projection(&parts, r))
+        .map(|r| project_with(&q, r))
         .collect();
     Ok(scim_json(
         StatusCode::OK,
@@ -258,8 +302,11 @@ fn create_body(input: &UserInput) -> Map<String, Value> {
         .unwrap_or_else(|| Alphanumeric.sample_string(&mut rand::thread_rng(), 40));
     body.insert("password".into(), password.into());
     body.insert("is_active".into(), input.active.unwrap_or(true).into());
-    if let Some(groups) = &input.system_groups {
-        body.insert("groups".into(), groups.clone().into());
+    if let Some(privilege) = &input.privilege {
+        body.insert(
+            "groups".into(),
+            privilege.iter().cloned().collect::<Vec<_>>().into(),
+        );
     }
     body
 }
@@ -300,8 +347,11 @@ async fn write(
     if let Some(active) = input.active {
         body.insert("is_active".into(), active.into());
     }
-    if let Some(groups) = &input.system_groups {
-        body.insert("groups".into(), groups.clone().into());
+    if let Some(privilege) = &input.privilege {
+        body.insert(
+            "groups".into(),
+            privilege.iter().cloned().collect::<Vec<_>>().into(),
+        );
     }
     let mut patch = parse::user_patch(state, true, user, &body).await?;
     patch.external_id = Some(input.external_id.clone());
@@ -343,8 +393,13 @@ pub async fn update(
     let user = target(&state, &parts).await?;
     let mut current = resource(&state, &user, &base_url(&parts)).await?;
     check_if_match(&parts, &current)?;
+    let had_privilege = current[CVAT_USER_SCHEMA]["privilege"].is_string();
     patch::apply(&mut current, &body)?;
-    let input = user_json::parse_user(&current)?;
+    let mut input = user_json::parse_user(&current)?;
+    if had_privilege && input.privilege.is_none() {
+        // The extension was removed: no privilege left (a PUT without it changes nothing).
+        input.privilege = Some(None);
+    }
     write(&state, &req, &parts, &user, input).await
 }
 
