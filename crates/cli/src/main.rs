@@ -82,6 +82,13 @@ Examples:
 Examples:
   cvat-users logout")]
     Logout,
+    /// Create a SCIM provisioning token for an identity provider (administrators; asks for
+    /// your password; the token is printed once and valid under /scim/v2 only).
+    #[command(after_help = "\
+Examples:
+  cvat-users scim-token --username admin --name okta
+  printf '%s' \"$PASSWORD\" | cvat-users scim-token --username admin --password-stdin > scim-token.txt")]
+    ScimToken(commands::scim::ScimTokenArgs),
     /// Show the user you are logged in as.
     #[command(after_help = "\
 Examples:
@@ -235,10 +242,14 @@ fn run(cli: Cli) -> Outcome {
         config_path,
         config,
     };
-    let uses_saved_token = !matches!(cli.command, Command::Login(_) | Command::PasswordReset(_));
+    let uses_saved_token = !matches!(
+        cli.command,
+        Command::Login(_) | Command::PasswordReset(_) | Command::ScimToken(_)
+    );
     let result = match cli.command {
         Command::Login(args) => auth::login(&mut ctx, args),
         Command::Logout => auth::logout(&mut ctx),
+        Command::ScimToken(args) => commands::scim::scim_token(&ctx, args),
         Command::Whoami => auth::whoami(&ctx),
         Command::List(args) => users::list(&ctx, args),
         Command::Show { id } => users::show(&ctx, id),

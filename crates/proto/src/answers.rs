@@ -391,6 +391,11 @@ pub struct AccessToken {
     pub last_used_date: Option<String>,
     pub read_only: bool,
     pub owner: BasicUser,
+    /// A SCIM provisioning token (issue 17): it authenticates under `/scim/v2` only. Present
+    /// (and `true`) for those tokens alone, so other tokens read as CVAT's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub scim: bool,
     /// The token itself: only in the answer to a create.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(read_only, nullable = false))]

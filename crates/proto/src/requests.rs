@@ -355,6 +355,11 @@ pub struct AccessTokenWriteRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub read_only: Option<bool>,
+    /// On create, by an administrator: a SCIM provisioning token, which authenticates under
+    /// `/scim/v2` only (and nothing else does there). Cannot be changed afterwards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
+    pub scim: Option<bool>,
 }
 
 /// `POST /api/organizations` body (`OrganizationWriteRequest`); a PATCH sends the same body

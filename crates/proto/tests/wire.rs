@@ -140,6 +140,7 @@ mod models {
                 expiry_date: None,
                 last_used_date: None,
                 read_only: true,
+                scim: false,
                 owner: basic_user(),
                 value: Some("secret".into()),
             }),

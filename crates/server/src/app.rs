@@ -191,6 +191,7 @@ pub async fn create_superuser(
         is_superuser: true,
         is_active: true,
         must_change_password: false,
+        external_id: None,
     };
     let user = crate::service::users::create_superuser(&db, cmd)
         .await

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod metrics;
 pub mod pycompat;
 pub mod request;
+pub mod scim;
 pub mod service;
 pub mod state;
 pub mod store;

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod invitations;
 pub mod mfa;
 pub mod password_reset;
+pub mod scim;
 pub mod sessions;
 pub mod users;
 

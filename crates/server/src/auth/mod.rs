@@ -45,10 +45,12 @@ pub enum AuthMethod {
     Session {
         key: String,
     },
-    /// A personal access token; read-only ones may not make unsafe requests.
+    /// A personal access token; read-only ones may not make unsafe requests. A `scim` token
+    /// authenticates under `/scim/v2` only, and only it does there (`http::scim`).
     Bearer {
         token_id: i64,
         read_only: bool,
+        scim: bool,
     },
 }
 
@@ -60,8 +62,14 @@ impl AuthMethod {
             AuthMethod::Basic => "basic",
             AuthMethod::Signature => "signature",
             AuthMethod::Session { .. } => "session",
+            AuthMethod::Bearer { scim: true, .. } => "scim",
             AuthMethod::Bearer { .. } => "access_token",
         }
+    }
+
+    /// A SCIM provisioning token.
+    pub fn is_scim(&self) -> bool {
+        matches!(self, AuthMethod::Bearer { scim: true, .. })
     }
 
     /// A password login (Basic), or a session or Token that one created. Access tokens and
@@ -118,15 +126,27 @@ fn unauthorized(msg: &str) -> ApiError {
 }
 
 /// Authenticates a request; `Ok(None)` is an anonymous request. No credential of a blocked
-/// account passes (`service::access`).
+/// account passes (`service::access`), and a SCIM token passes nowhere but under `/scim/v2`
+/// (deny by default: every extractor of the API comes through here).
 pub async fn authenticate(state: &AppState, parts: &Parts) -> ApiResult<Option<Identity>> {
     let identity = identify(state, parts).await?;
     match &identity {
         Some(id) if crate::service::access::is_blocked(&id.user) => {
             Err(unauthorized(crate::service::access::BLOCKED))
         }
+        Some(id) if id.method.is_scim() && !is_scim_path(parts) => Err(unauthorized(SCIM_ONLY)),
         _ => Ok(identity),
     }
+}
+
+/// Why a SCIM token is refused outside `/scim/v2`.
+pub const SCIM_ONLY: &str =
+    "This access token is for SCIM provisioning: it is valid under /scim/v2 only.";
+
+/// The SCIM service provider's paths (`http::scim`).
+pub fn is_scim_path(parts: &Parts) -> bool {
+    let path = parts.uri.path();
+    path == "/scim/v2" || path.starts_with("/scim/v2/")
 }
 
 async fn identify(state: &AppState, parts: &Parts) -> ApiResult<Option<Identity>> {
@@ -507,6 +527,7 @@ async fn bearer_auth(state: &AppState, parts: &Parts, rest: &[&[u8]]) -> ApiResu
         method: AuthMethod::Bearer {
             token_id: token.token_id,
             read_only: token.token_read_only,
+            scim: token.token_scim,
         },
     })
 }

@@ -152,6 +152,9 @@ pub struct ServeArgs {
     /// The audit log's retention (`crate::audit_log`).
     #[command(flatten)]
     pub audit: crate::audit_log::AuditArgs,
+    /// SCIM provisioning (`crate::service::scim`).
+    #[command(flatten)]
+    pub scim: crate::service::scim::ScimArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -170,6 +173,8 @@ pub struct Settings {
     /// The `Strict-Transport-Security` value for HTTPS answers (none when max-age is 0).
     pub hsts: Option<axum::http::HeaderValue>,
     pub invitations: crate::service::invitations::InvitationSettings,
+    /// What a SCIM `DELETE` of a user does.
+    pub scim_delete: crate::service::scim::ScimDelete,
 }
 
 impl From<&ServeArgs> for Settings {
@@ -189,6 +194,7 @@ impl From<&ServeArgs> for Settings {
                 .then(|| format!("max-age={}", a.hsts_max_age))
                 .and_then(|v| axum::http::HeaderValue::from_str(&v).ok()),
             invitations: a.invitations.settings(),
+            scim_delete: a.scim.scim_delete,
         }
     }
 }
@@ -322,6 +328,7 @@ impl ServeArgs {
         self.invitations.to_toml(&mut out);
         self.mfa.to_toml(&mut out);
         self.audit.to_toml(&mut out);
+        self.scim.to_toml(&mut out);
         out
     }
 }

@@ -57,6 +57,7 @@ fn view(
         last_used_date: t.last_used_date.map(views::datetime),
         read_only: t.read_only,
         owner: views::basic_user(&req.user, origin),
+        scim: t.scim,
         value,
     }
 }
@@ -66,6 +67,8 @@ struct TokenFields {
     name: Option<String>,
     read_only: Option<bool>,
     expiry: Option<Option<i64>>,
+    /// A SCIM provisioning token (create only).
+    scim: bool,
 }
 
 fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFields> {
@@ -74,6 +77,7 @@ fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFie
         name: None,
         read_only: None,
         expiry: None,
+        scim: false,
     };
     match body.get("name") {
         None if creating => errors.push(("name".into(), vec!["This field is required.".into()])),
@@ -88,6 +92,15 @@ fn parse_fields(body: &Map<String, Value>, creating: bool) -> ApiResult<TokenFie
             Some(b) => fields.read_only = Some(b),
             None => errors.push(("read_only".into(), vec!["Must be a valid boolean.".into()])),
         }
+    }
+    match body.get("scim").map(validate::parse_bool) {
+        None => {}
+        Some(Some(b)) if creating => fields.scim = b,
+        Some(Some(_)) => errors.push((
+            "scim".into(),
+            vec!["A token is made for SCIM on creation and stays so.".into()],
+        )),
+        Some(None) => errors.push(("scim".into(), vec!["Must be a valid boolean.".into()])),
     }
     match body.get("expiry_date") {
         None => {}
@@ -149,6 +162,10 @@ async fn create(
     crate::auth::require_password_credentials(&req.method, "Access tokens")?;
     let body = body.parse_object().await?;
     let fields = parse_fields(&body, true)?;
+    if fields.scim {
+        // Provisioning creates, changes and removes accounts: an administrator's power.
+        crate::service::users::ensure_admin(&req)?;
+    }
     let value = Alphanumeric.sample_string(&mut rand::thread_rng(), 48);
     let name = fields.name.unwrap_or_default();
     let id = state
@@ -157,7 +174,10 @@ async fn create(
             req.id(),
             &name,
             &value,
-            fields.read_only.unwrap_or(false),
+            crate::store::TokenFlags {
+                read_only: fields.read_only.unwrap_or(false),
+                scim: fields.scim,
+            },
             fields.expiry.flatten(),
             &crate::request::credential_origin(&parts),
             &AuditEvent::by(&req, actions::CREATE_ACCESS_TOKEN),
@@ -168,7 +188,12 @@ async fn create(
         .access_token(req.id(), id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    tracing::info!(user_id = req.id(), token_id = id, "access token created");
+    tracing::info!(
+        user_id = req.id(),
+        token_id = id,
+        scim = fields.scim,
+        "access token created"
+    );
     Ok(cvat_json(
         StatusCode::CREATED,
         &view(&token, &req, &links::origin(&parts), Some(value)),

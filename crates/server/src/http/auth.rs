@@ -356,6 +356,7 @@ async fn register(
         created_via: Some("registration"),
         email_verified: verification.is_on().then_some(false),
         must_change_password: false,
+        external_id: None,
     };
     let origin = links::origin(&parts);
     let base = state.mailer.link_base(&origin);

@@ -17,6 +17,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod password_reset;
 pub mod schema;
+pub mod scim;
 pub mod server;
 pub mod sessions;
 pub mod users;
@@ -60,6 +61,8 @@ pub fn router(state: SharedState) -> Router {
         .route_layer(axum::middleware::from_fn(negotiate::negotiate))
         // The OpenAPI document and Swagger UI have media types of their own: not negotiated.
         .merge(schema::router())
+        // SCIM 2.0 at /scim/v2: its own media type, errors and tokens; not negotiated.
+        .merge(scim::router())
         .merge(admin::router()); // the console at /admin/: HTML, not negotiated
     let api = if state.metrics.is_some() {
         // Prometheus metrics, only when enabled (404 otherwise); not negotiated.

@@ -17,6 +17,7 @@ pub mod orgs;
 pub mod password_reset;
 pub mod permissions;
 pub mod registration;
+pub mod scim;
 pub mod sessions;
 mod types;
 pub mod users;

@@ -26,6 +26,8 @@ pub struct CreateUser {
     pub is_active: bool,
     /// The user must choose a new password before anything else.
     pub must_change_password: bool,
+    /// The provisioning client's id of the account (SCIM `externalId`, `http::scim`).
+    pub external_id: Option<String>,
 }
 
 /// What a PATCH changes; `None` leaves a column as it is. Values are already validated.
@@ -44,6 +46,8 @@ pub struct UserPatch {
     pub email_verified: Option<Option<bool>>,
     /// An administrator requires (or lifts) a new password before anything else.
     pub must_change_password: Option<bool>,
+    /// The provisioning client's id of the account (SCIM `externalId`); `Some(None)` clears it.
+    pub external_id: Option<Option<String>>,
 }
 
 impl UserPatch {
@@ -163,6 +167,7 @@ fn new_user(cmd: &CreateUser, password_hash: String) -> NewUser {
         created_via: None,
         email_verified: None,
         must_change_password: cmd.must_change_password,
+        external_id: cmd.external_id.clone(),
     }
 }
 

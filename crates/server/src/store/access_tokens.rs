@@ -17,10 +17,19 @@ pub struct AccessTokenRecord {
     pub created_date: i64,
     pub updated_date: i64,
     pub last_used_date: Option<i64>,
+    /// A SCIM provisioning token (`/scim/v2` only).
+    pub scim: bool,
 }
 
 const TOKEN_COLUMNS: &str =
-    "a.id, a.user_id, a.name, a.read_only, a.expiry_date, a.created_date, a.updated_date, a.last_used_date";
+    "a.id, a.user_id, a.name, a.read_only, a.expiry_date, a.created_date, a.updated_date, a.last_used_date, a.scim";
+
+/// What a new token may do: read only; SCIM only (`/scim/v2`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenFlags {
+    pub read_only: bool,
+    pub scim: bool,
+}
 
 /// What authentication needs of a token.
 #[derive(Debug, Clone, FromRow)]
@@ -28,6 +37,8 @@ pub struct BearerToken {
     pub token_id: i64,
     pub token_read_only: bool,
     pub token_expiry: Option<i64>,
+    /// A SCIM provisioning token: valid under `/scim/v2` only (`auth`).
+    pub token_scim: bool,
 }
 
 #[derive(FromRow)]
@@ -47,7 +58,7 @@ impl Db {
     ) -> sqlx::Result<Option<(UserRecord, BearerToken)>> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, g.name AS group_name, a.id AS token_id, a.read_only AS token_read_only, \
-             a.expiry_date AS token_expiry {JOINED_FROM} \
+             a.expiry_date AS token_expiry, a.scim AS token_scim {JOINED_FROM} \
              JOIN access_tokens a ON a.user_id = u.id WHERE a.digest = $1 ORDER BY u.id, g.id"
         );
         let digest = digest(value);
@@ -58,6 +69,7 @@ impl Db {
                     token_id: r.get(17)?,
                     token_read_only: r.get(18)?,
                     token_expiry: r.get(19)?,
+                    token_scim: r.get(20)?,
                 },
             })
         });
@@ -88,7 +100,7 @@ impl Db {
         user_id: i64,
         name: &str,
         value: &str,
-        read_only: bool,
+        flags: TokenFlags,
         expiry: Option<i64>,
         origin: &super::CredentialOrigin,
         ev: &AuditEvent,
@@ -98,11 +110,11 @@ impl Db {
             let mut tx = p.begin().await?;
             let id = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO access_tokens (user_id, name, digest, read_only, expiry_date, created_date, updated_date, \
-                 client_address, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id")
-                .bind(user_id).bind(name).bind(digest(value)).bind(read_only).bind(expiry).bind(now)
-                .bind(&origin.client_address).bind(&origin.user_agent).fetch_one(&mut *tx).await?;
+                 client_address, user_agent, scim) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING id")
+                .bind(user_id).bind(name).bind(digest(value)).bind(flags.read_only).bind(expiry).bind(now)
+                .bind(&origin.client_address).bind(&origin.user_agent).bind(flags.scim).fetch_one(&mut *tx).await?;
             let ev = ev.clone().target("access_token", Some(id), name)
-                .detail("read_only", read_only).detail("expiry_date", expiry);
+                .detail("read_only", flags.read_only).detail("scim", flags.scim).detail("expiry_date", expiry);
             append_event!(tx, &ev)?;
             tx.commit().await?;
             Ok(id)

@@ -236,6 +236,7 @@ async fn the_user_count_is_count_star(db: &Db) {
         created_via: None,
         email_verified: None,
         must_change_password: false,
+        external_id: None,
     };
     let mut rng = Rng(7);
     insert_users(db, &mut rng, 40).await;

@@ -19,6 +19,7 @@ mod memberships;
 mod mfa;
 mod orgs;
 mod outbox;
+mod scim;
 mod sqlite_reads;
 mod users;
 
@@ -32,6 +33,7 @@ pub use memberships::*;
 pub use mfa::*;
 pub use orgs::*;
 pub use outbox::*;
+pub use scim::*;
 pub use users::*;
 
 pub(crate) use held::on_conn;

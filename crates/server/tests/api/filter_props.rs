@@ -156,6 +156,7 @@ impl Fixture {
                     created_via: None,
                     email_verified: None,
                     must_change_password: false,
+                    external_id: None,
                 };
                 out.push(
                     self.store

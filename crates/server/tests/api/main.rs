@@ -23,6 +23,7 @@ mod policies;
 mod replicas;
 mod resilience;
 mod schema;
+mod scim;
 mod server;
 mod sessions;
 mod totp;

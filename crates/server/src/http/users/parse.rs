@@ -167,6 +167,7 @@ pub async fn create_user(state: &AppState, body: &Map<String, Value>) -> DomainR
         is_superuser,
         is_active,
         must_change_password,
+        external_id: None,
     })
 }
 

@@ -200,6 +200,8 @@ pub struct NewUser {
     pub email_verified: Option<bool>,
     /// An administrator's "must change the password at the first login".
     pub must_change_password: bool,
+    /// SCIM's `externalId` (the provisioning client's id of the account).
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -119,10 +119,12 @@ impl Db {
                 "UPDATE users SET username = $1, username_folded = $2, first_name = $3, last_name = $4, \
                  email = $5, email_folded = $6, search_key = $7, is_staff = $8, is_superuser = $9, is_active = $10, \
                  email_verified = $12, verification_sent_at = COALESCE($13, verification_sent_at), \
-                 must_change_password = $14 WHERE id = $11")
+                 must_change_password = $14, modified_date = $15, \
+                 external_id = CASE WHEN $16 THEN $17 ELSE external_id END WHERE id = $11")
                 .bind(&username).bind(fold(&username)).bind(&first).bind(&last).bind(&email)
                 .bind(fold(&email)).bind(&key).bind(is_staff).bind(is_superuser).bind(is_active).bind(id)
                 .bind(email_verified).bind(mail.map(|_| now_micros())).bind(must_change)
+                .bind(now_micros()).bind(ch.external_id.is_some()).bind(ch.external_id.clone().flatten())
                 .execute(&mut *tx).await;
             match updated {
                 Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
@@ -234,14 +236,14 @@ impl Db {
             let inserted = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO users (username, username_folded, password, email, email_folded, first_name, last_name, \
                  search_key, is_staff, is_superuser, is_active, last_login, date_joined, created_via, email_verified, \
-                 verification_sent_at, must_change_password) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $14, $15, $16, $17) RETURNING id")
+                 verification_sent_at, must_change_password, external_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $13, $11, $12, $14, $15, $16, $17, $18) RETURNING id")
                 .bind(&new.username).bind(fold(&new.username)).bind(&new.password_hash).bind(&new.email)
                 .bind(fold(&new.email)).bind(&new.first_name).bind(&new.last_name)
                 .bind(search_key(&new.username, &new.first_name, &new.last_name))
                 .bind(new.is_staff).bind(new.is_superuser).bind(new.logged_in.then_some(now)).bind(now).bind(new.is_active)
                 .bind(new.created_via).bind(new.email_verified).bind(mail.map(|_| now))
-                .bind(new.must_change_password).fetch_one(&mut *tx).await;
+                .bind(new.must_change_password).bind(&new.external_id).fetch_one(&mut *tx).await;
             let id = match inserted {
                 Err(e) if is_unique_violation(&e) => return Err(WriteError::UsernameTaken),
                 other => other?,
