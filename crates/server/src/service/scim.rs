@@ -11,8 +11,8 @@
 
 use clap::{Args, ValueEnum};
 
-use super::users::{self, CreateUser, SetPassword, UserPatch};
 use super::audit::{actions, AuditEvent};
+use super::users::{self, CreateUser, SetPassword, UserPatch};
 use super::{DomainResult, Requester, UserId};
 use crate::state::AppState;
 use crate::store::{KeptCredential, UserRecord};
