@@ -159,7 +159,6 @@ async fn create(
             &value,
             fields.read_only.unwrap_or(false),
             fields.expiry.flatten(),
-            &crate::request::credential_origin(&parts),
             &AuditEvent::by(&req, actions::CREATE_ACCESS_TOKEN),
         )
         .await?;
