@@ -215,6 +215,14 @@ Examples:
   cvat-users sessions list --user 42 --output json"
     )]
     Sessions(commands::sessions::SessionsCommand),
+    /// The server's audit log, newest first (administrators; --org: an organization's, for its
+    /// owners and maintainers); -o jsonl or csv streams any number of events.
+    #[command(after_help = "\
+Examples:
+  cvat-users audit --since 1d --actor bob
+  cvat-users audit --since 2026-12-01 --action update:user -o csv > changes.csv
+  cvat-users --org my-team audit --since 1w -o jsonl")]
+    Audit(commands::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -266,6 +274,7 @@ fn run(cli: Cli) -> Outcome {
         Command::PasswordReset(command) => commands::password_reset::run(&ctx, command),
         Command::Access(command) => commands::access::run(&ctx, command),
         Command::Sessions(command) => commands::sessions::run(&ctx, command),
+        Command::Audit(args) => commands::audit::run(&ctx, args),
     };
     result.map_err(|mut f| {
         if uses_saved_token && f.status == Some(401) {

@@ -18,6 +18,8 @@ pub enum Format {
     Json,
     /// A header line and one line per user, every field.
     Csv,
+    /// JSON lines: one compact object a line (streamed by `audit`).
+    Jsonl,
 }
 
 /// Every field of a full user, in the server's order but with `url` last (CSV columns, `show` lines).
@@ -71,6 +73,16 @@ fn pretty(value: &impl serde::Serialize) -> Result<String, Failure> {
         .map_err(json_failure)
 }
 
+/// One compact JSON object a line.
+fn json_lines(values: &[Value]) -> Result<String, Failure> {
+    let mut out = String::new();
+    for v in values {
+        out.push_str(&serde_json::to_string(v).map_err(json_failure)?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 fn write_out(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -85,6 +97,7 @@ pub fn print_users(users: &[MetaUser], format: Format) -> Result<(), Failure> {
     let values = as_values(users)?;
     match format {
         Format::Json => write_out(&pretty(&values)?),
+        Format::Jsonl => write_out(&json_lines(&values)?),
         Format::Csv => write_out(&csv_text(&values)?),
         Format::Table => write_out(&table_text(&values)),
     }
@@ -95,6 +108,7 @@ pub fn print_user(user: &MetaUser, format: Format) -> Result<(), Failure> {
     let value = serde_json::to_value(user).map_err(json_failure)?;
     match format {
         Format::Json => write_out(&pretty(&value)?),
+        Format::Jsonl => write_out(&json_lines(std::slice::from_ref(&value))?),
         Format::Csv => write_out(&csv_text(std::slice::from_ref(&value))?),
         Format::Table => {
             let present: Vec<&str> = FIELDS
@@ -179,6 +193,9 @@ pub fn print_records(
     format: Format,
     one: bool,
 ) -> Result<(), Failure> {
+    if format == Format::Jsonl {
+        return write_out(&json_lines(values)?);
+    }
     if format == Format::Json {
         return match (one, values) {
             (true, [value]) => write_out(&pretty(value)?),

@@ -229,6 +229,10 @@ impl ApiClient {
     }
 
     /// [`ServerApi`] on this client.
+    pub fn audit_api(&self) -> crate::AuditApi<'_> {
+        crate::AuditApi::new(self)
+    }
+
     pub fn server_api(&self) -> ServerApi<'_> {
         ServerApi::new(self)
     }

@@ -66,6 +66,7 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+mod audit;
 mod auth;
 mod client;
 mod config;
@@ -76,6 +77,7 @@ pub mod models;
 mod server;
 mod users;
 
+pub use audit::{AuditApi, AuditEvents, AuditFilter};
 pub use auth::{AuthApi, PageParams};
 pub use client::{ApiClient, CVAT_JSON};
 pub use config::{Configuration, Credentials, OtpCode};

@@ -9,6 +9,7 @@ pub use cvat_proto::{
     PasswordResetRequest, PasswordSetRequest, PatchedMembershipWriteRequest, PatchedUserRequest,
     RegisterRequest, Registered, SigningRequest, Token, User, UserCreateRequest, USER_KEYS,
 };
+pub use cvat_proto::{AuditEvent, AuditEventPage};
 pub use cvat_proto::{
     MfaDisableRequest, MfaLogin, MfaLoginRequest, MfaStatus, OrganizationMfaPolicy,
     PatchedOrganizationMfaPolicyRequest, RecoveryCodes, RecoveryCodesRequest, RecoveryCodesStatus,

@@ -179,7 +179,6 @@ async fn create(
                 scim: fields.scim,
             },
             fields.expiry.flatten(),
-            &crate::request::credential_origin(&parts),
             &AuditEvent::by(&req, actions::CREATE_ACCESS_TOKEN),
         )
         .await?;

@@ -95,6 +95,8 @@ impl Db {
             .bind(now).bind(id).bind(now - 60_000_000).execute(p).await.map(|_| ()))
     }
 
+    /// Stores a new token with the event `ev`, whose origin (client address and user agent)
+    /// the token keeps for the sessions list.
     pub async fn create_access_token(
         &self,
         user_id: i64,
@@ -102,7 +104,6 @@ impl Db {
         value: &str,
         flags: TokenFlags,
         expiry: Option<i64>,
-        origin: &super::CredentialOrigin,
         ev: &AuditEvent,
     ) -> sqlx::Result<i64> {
         let now = now_micros();
@@ -112,7 +113,7 @@ impl Db {
                 "INSERT INTO access_tokens (user_id, name, digest, read_only, expiry_date, created_date, updated_date, \
                  client_address, user_agent, scim) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING id")
                 .bind(user_id).bind(name).bind(digest(value)).bind(flags.read_only).bind(expiry).bind(now)
-                .bind(&origin.client_address).bind(&origin.user_agent).bind(flags.scim).fetch_one(&mut *tx).await?;
+                .bind(&ev.origin.client_address).bind(&ev.origin.user_agent).bind(flags.scim).fetch_one(&mut *tx).await?;
             let ev = ev.clone().target("access_token", Some(id), name)
                 .detail("read_only", flags.read_only).detail("scim", flags.scim).detail("expiry_date", expiry);
             append_event!(tx, &ev)?;

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::users::write_tx;
 use super::{on_conn, on_pool, Db, UserBrief};
 use crate::filters::{Bind, Kind, ListField, ListRequest, ListSpec, SqlBuf};
 use crate::service::{AuditEvent, OrgId, OrgRole, UserId};
@@ -202,8 +203,8 @@ impl Db {
         role: OrgRole,
         ev: &AuditEvent,
     ) -> sqlx::Result<()> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+        // A write transaction from its start: the role read is the one replaced.
+        write_tx!(self, tx => {
             let old: Option<String> = sqlx::query_scalar("SELECT role FROM memberships WHERE id = $1")
                 .bind(id).fetch_optional(&mut *tx).await?;
             sqlx::query("UPDATE memberships SET role = $1 WHERE id = $2")

@@ -3,6 +3,7 @@
 
 use sqlx::FromRow;
 
+use super::users::write_tx;
 use super::{is_unique_violation, now_micros, on_conn, on_pool, Db};
 use crate::filters::{Bind, SqlBuf};
 use crate::service::{AuditEvent, OrgId, UserId};
@@ -281,8 +282,8 @@ impl Db {
         ch: &OrgChanges,
         ev: &AuditEvent,
     ) -> Result<(), OrgWriteError> {
-        on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+        // A write transaction from its start: the values read are the ones replaced.
+        write_tx!(self, tx => {
             let old: Option<(String, String, String, String)> = sqlx::query_as(
                 "SELECT slug, name, description, contact FROM organizations WHERE id = $1")
                 .bind(id).fetch_optional(&mut *tx).await?;
