@@ -8,6 +8,7 @@
 
 pub mod basic_cache;
 pub mod cookies;
+pub mod ldap;
 pub mod password_rules;
 pub mod passwords;
 pub mod signing;
@@ -327,6 +328,9 @@ async fn verify_login(
     // Failures count against the account, whichever spelling (case, e-mail) named it.
     let accounts = throttle::accounts(login, &matching);
     throttle::check(state, &accounts, &address).await?;
+    if let Some(directory) = ldap::decides(state, &matching).await? {
+        return ldap::verify(state, directory, login, password, &accounts, &address).await;
+    }
     let candidates: Vec<UserRecord> = matching.into_iter().filter(|u| u.is_active).collect();
     let tried: basic_cache::Verified = candidates
         .iter()

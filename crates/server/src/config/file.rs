@@ -26,7 +26,12 @@ fn config_path(argv: &[OsString]) -> Option<PathBuf> {
 }
 
 /// Keys whose values never show in `--help`.
-const SECRET_KEYS: [&str; 3] = ["secret_key", "database_url", "smtp_url"];
+const SECRET_KEYS: [&str; 4] = [
+    "secret_key",
+    "database_url",
+    "smtp_url",
+    "ldap_bind_password",
+];
 
 /// Reads the file, if one is named, and makes its values the defaults of the matching
 /// arguments of every subcommand that has them. Unknown keys are an error (typos would
@@ -124,7 +129,13 @@ fn flatten(
                         ),
                     }
                 }
-                parts.join(",")
+                // Lists of DNs (`[ldap] roles_admin`) hold commas: those are joined with `;`.
+                let separator = if parts.iter().any(|p| p.contains(',')) {
+                    ";"
+                } else {
+                    ","
+                };
+                parts.join(separator)
             }
             other => anyhow::bail!(
                 "{}: `{key}` cannot be a {}",

@@ -149,6 +149,9 @@ pub struct ServeArgs {
     pub invitations: crate::service::invitations::InvitationArgs,
     #[command(flatten)]
     pub mfa: crate::service::mfa::settings::MfaArgs,
+    /// LDAP logins (`crate::auth::ldap::settings`).
+    #[command(flatten)]
+    pub ldap: crate::auth::ldap::LdapArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -318,6 +321,7 @@ impl ServeArgs {
         self.mail.to_toml(&mut out);
         self.invitations.to_toml(&mut out);
         self.mfa.to_toml(&mut out);
+        self.ldap.to_toml(&mut out);
         out
     }
 }

@@ -10,6 +10,7 @@
 pub mod access;
 mod error;
 pub mod invitations;
+pub mod ldap;
 pub mod mfa;
 pub mod org_rules;
 pub mod orgs;
