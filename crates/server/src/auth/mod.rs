@@ -289,6 +289,10 @@ async fn basic_login(
 /// The users a login (username or address) names; an address waiting for confirmation does
 /// not name its account yet (`service::verification`).
 async fn users_named(state: &AppState, login: &str) -> ApiResult<Vec<UserRecord>> {
+    // No account has a NUL in its name (PostgreSQL text cannot even hold one).
+    if login.contains('\0') {
+        return Ok(Vec::new());
+    }
     let mut users = state.db.users_by_login(login).await?;
     users.retain(|u| crate::service::verification::login_may_name(state, u, login));
     Ok(users)
