@@ -18,7 +18,7 @@ use crate::store::{LdapSync, LdapSynced, UserRecord};
 /// The directory's verdict, in the terms of a login.
 #[derive(Debug)]
 pub enum LdapLogin {
-    Verified(UserRecord),
+    Verified(Box<UserRecord>),
     /// The same answer as a wrong password.
     Refused,
     /// 503 `ldap_unavailable`.

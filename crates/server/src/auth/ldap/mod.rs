@@ -81,7 +81,7 @@ pub async fn verify(
                 );
             }
             // The Basic cache entry is made above, with the directory's shorter lifetime.
-            Ok(Some((user, Vec::new())))
+            Ok(Some((*user, Vec::new())))
         }
         LdapLogin::Refused => {
             throttle::failed(state, accounts, address).await?;

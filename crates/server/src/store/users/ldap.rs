@@ -26,7 +26,7 @@ pub struct LdapSync<'a> {
 #[derive(Debug)]
 pub enum LdapSynced {
     User {
-        user: UserRecord,
+        user: Box<UserRecord>,
         created: bool,
     },
     /// The username belongs to a local (or other) account, which is not taken over.
@@ -183,6 +183,9 @@ impl Db {
             }
         });
         let user = self.user_by_id(id).await?.ok_or(WriteError::NotFound)?;
-        Ok(LdapSynced::User { user, created })
+        Ok(LdapSynced::User {
+            user: Box::new(user),
+            created,
+        })
     }
 }
