@@ -13,7 +13,12 @@ use crate::auth::ldap::client::{self, LdapFailure};
 use crate::auth::ldap::LdapSettings;
 use crate::service::DomainResult;
 use crate::state::AppState;
-use crate::store::{LdapSync, LdapSynced, UserRecord};
+use crate::store::{LdapStatus, LdapSync, LdapSynced, UserRecord};
+
+/// Where an account's password is checked, and its directory entry (the console's user page).
+pub async fn origin(state: &AppState, user_id: i64) -> DomainResult<LdapStatus> {
+    Ok(state.db.ldap_status(user_id).await?.unwrap_or_default())
+}
 
 /// The directory's verdict, in the terms of a login.
 #[derive(Debug)]

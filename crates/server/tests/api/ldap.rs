@@ -109,6 +109,16 @@ fn leaving_the_admin_group_takes_effect_at_the_next_login() {
     assert_eq!(second["groups"], json!(["worker"]));
     assert_eq!(second["is_staff"], false);
     assert_eq!(second["is_superuser"], false);
+
+    // The console's user page says where the account signs in, and its directory entry.
+    let browser = Browser::new(&s);
+    browser.login(ADMIN, ADMIN_PASSWORD);
+    let (status, _, page) = browser.get(&format!("/admin/users/{}", first["id"]));
+    assert_eq!(status, 200);
+    assert!(page.contains("LDAP directory"), "{page}");
+    assert!(page.contains(&format!("uid=grace,{PEOPLE}")));
+    let (_, _, admin_page) = browser.get("/admin/users/1");
+    assert!(admin_page.contains("local password"));
 }
 
 #[test]
