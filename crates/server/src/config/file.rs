@@ -159,7 +159,8 @@ mod tests {
         let file = dir.join("c.toml");
         std::fs::write(
             &file,
-            "bind = \"127.0.0.1:1\"\n[mail]\nfrom = \"a@b\"\n[x.y]\nz = 3\n",
+            "bind = \"127.0.0.1:1\"\n[mail]\nfrom = \"a@b\"\n[x.y]\nz = 3\n\
+             [ldap]\nroles_admin = [\"cn=a,dc=x\", \"cn=b,dc=x\"]\n",
         )
         .unwrap();
         let mut pairs = read_config_file(&file).unwrap();
@@ -168,6 +169,7 @@ mod tests {
             pairs,
             [
                 ("bind".into(), "127.0.0.1:1".into()),
+                ("ldap_roles_admin".into(), "cn=a,dc=x;cn=b,dc=x".into()),
                 ("mail_from".into(), "a@b".into()),
                 ("x_y_z".into(), "3".into())
             ]
