@@ -148,6 +148,17 @@ pub struct AdvancedAuthentication {
     pub password: PasswordMethod,
     /// The second factors users may add.
     pub mfa: MfaMethods,
+    /// Directory logins through the password routes (sso-and-mfa §4.11).
+    pub ldap: LdapMethod,
+}
+
+/// `advanced-auth.ldap`: whether directory users log in with their directory password (by
+/// username, and by e-mail address when `email_login`), through `/api/auth/login` and Basic.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LdapMethod {
+    pub enabled: bool,
+    pub email_login: bool,
 }
 
 /// `advanced-auth.password`.

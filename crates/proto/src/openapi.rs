@@ -32,6 +32,7 @@ pub fn models() -> Vec<(String, RefOr<Schema>)> {
         model::<AdvancedAuthentication>(),
         model::<PasswordMethod>(),
         model::<MfaMethods>(),
+        model::<LdapMethod>(),
         model::<AccountAccess>(),
         model::<Credential>(),
         model::<OrganizationMfaPolicy>(),

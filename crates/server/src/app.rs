@@ -40,6 +40,7 @@ pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
     Ok(Arc::new(AppState {
         db,
         mfa,
+        ldap: args.ldap.settings()?,
         secret,
         settings: Settings::from(args),
         metrics,

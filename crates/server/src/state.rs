@@ -19,6 +19,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// TOTP settings and the keys derived for it (`service::mfa::settings`).
     pub mfa: crate::service::mfa::settings::MfaSettings,
+    /// The directory of LDAP logins, when they are on (`auth::ldap`).
+    pub ldap: Option<Arc<crate::auth::ldap::LdapSettings>>,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -4,7 +4,7 @@
 //! `admin` superuser, and talks HTTP to it. No mocks: what the tests assert is what a client sees.
 //!
 //! Feature `sdk` adds clients of the Rust SDK for a test server, feature `cli` runs of the real
-//! `cvat-users` binary.
+//! `cvat-users` binary, feature `ldap` a real slapd directory.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failed setup fails the test loudly
 
@@ -13,6 +13,8 @@ mod browser;
 #[cfg(feature = "cli")]
 pub mod cli;
 mod http;
+#[cfg(feature = "ldap")]
+pub mod ldap;
 #[cfg(feature = "sdk")]
 mod sdk;
 mod server;

@@ -33,6 +33,8 @@ pub type Verified = Vec<(i64, String)>;
 struct Entry {
     verified: Verified,
     at: Instant,
+    /// [`TTL`], or the directory's shorter one for LDAP passwords (`auth::ldap`).
+    ttl: Duration,
 }
 
 #[derive(Default)]
@@ -66,7 +68,7 @@ impl BasicCache {
     pub fn hit(&self, key: &Key, active: &[&UserRecord]) -> Option<UserRecord> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(key)?;
-        if entry.at.elapsed() > TTL || entry.verified.len() > active.len() {
+        if entry.at.elapsed() > entry.ttl || entry.verified.len() > active.len() {
             return None;
         }
         let same = entry
@@ -78,12 +80,17 @@ impl BasicCache {
     }
 
     pub fn insert(&self, key: Key, verified: Verified) {
+        self.insert_for(key, verified, TTL);
+    }
+
+    /// `insert` with a lifetime of at most `ttl` (capped at [`TTL`]).
+    pub fn insert_for(&self, key: Key, verified: Verified, ttl: Duration) {
         if verified.is_empty() {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= CAPACITY {
-            entries.retain(|_, e| e.at.elapsed() <= TTL);
+            entries.retain(|_, e| e.at.elapsed() <= e.ttl);
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
@@ -93,6 +100,7 @@ impl BasicCache {
             Entry {
                 verified,
                 at: Instant::now(),
+                ttl: ttl.min(TTL),
             },
         );
     }

@@ -8,6 +8,7 @@
 
 pub mod basic_cache;
 pub mod cookies;
+pub mod ldap;
 pub mod password_rules;
 pub mod passwords;
 pub mod signing;
@@ -327,6 +328,10 @@ async fn basic_login(
 /// The users a login (username or address) names; an address waiting for confirmation does
 /// not name its account yet (`service::verification`).
 async fn users_named(state: &AppState, login: &str) -> ApiResult<Vec<UserRecord>> {
+    // No account has a NUL in its name (PostgreSQL text cannot even hold one).
+    if login.contains('\0') {
+        return Ok(Vec::new());
+    }
     let mut users = state.db.users_by_login(login).await?;
     users.retain(|u| crate::service::verification::login_may_name(state, u, login));
     Ok(users)
@@ -366,6 +371,9 @@ async fn verify_login(
     // Failures count against the account, whichever spelling (case, e-mail) named it.
     let accounts = throttle::accounts(login, &matching);
     throttle::check(state, &accounts, &address).await?;
+    if let Some(directory) = ldap::decides(state, &matching).await? {
+        return ldap::verify(state, directory, login, password, &accounts, &address).await;
+    }
     let named: Option<i64> = match matching.as_slice() {
         [one] => Some(one.id),
         _ => None,

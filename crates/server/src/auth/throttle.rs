@@ -27,7 +27,8 @@ fn locked_for(recent: &[i64], limit: i64, window: i64, now: i64) -> Option<u64> 
 /// folded login itself when it matches nobody.
 pub fn accounts(login: &str, matching: &[UserRecord]) -> Vec<String> {
     if matching.is_empty() {
-        vec![fold(login)]
+        // PostgreSQL text holds no NUL: such a login is counted under U+FFFD instead.
+        vec![fold(login).replace('\0', "\u{fffd}")]
     } else {
         matching.iter().map(|u| fold(&u.username)).collect()
     }

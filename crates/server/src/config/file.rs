@@ -26,7 +26,12 @@ fn config_path(argv: &[OsString]) -> Option<PathBuf> {
 }
 
 /// Keys whose values never show in `--help`.
-const SECRET_KEYS: [&str; 3] = ["secret_key", "database_url", "smtp_url"];
+const SECRET_KEYS: [&str; 4] = [
+    "secret_key",
+    "database_url",
+    "smtp_url",
+    "ldap_bind_password",
+];
 
 /// Reads the file, if one is named, and makes its values the defaults of the matching
 /// arguments of every subcommand that has them. Unknown keys are an error (typos would
@@ -124,7 +129,13 @@ fn flatten(
                         ),
                     }
                 }
-                parts.join(",")
+                // Lists of DNs (`[ldap] roles_admin`) hold commas: those are joined with `;`.
+                let separator = if parts.iter().any(|p| p.contains(',')) {
+                    ";"
+                } else {
+                    ","
+                };
+                parts.join(separator)
             }
             other => anyhow::bail!(
                 "{}: `{key}` cannot be a {}",
@@ -148,7 +159,8 @@ mod tests {
         let file = dir.join("c.toml");
         std::fs::write(
             &file,
-            "bind = \"127.0.0.1:1\"\n[mail]\nfrom = \"a@b\"\n[x.y]\nz = 3\n",
+            "bind = \"127.0.0.1:1\"\n[mail]\nfrom = \"a@b\"\n[x.y]\nz = 3\n\
+             [ldap]\nroles_admin = [\"cn=a,dc=x\", \"cn=b,dc=x\"]\n",
         )
         .unwrap();
         let mut pairs = read_config_file(&file).unwrap();
@@ -157,6 +169,7 @@ mod tests {
             pairs,
             [
                 ("bind".into(), "127.0.0.1:1".into()),
+                ("ldap_roles_admin".into(), "cn=a,dc=x;cn=b,dc=x".into()),
                 ("mail_from".into(), "a@b".into()),
                 ("x_y_z".into(), "3".into())
             ]

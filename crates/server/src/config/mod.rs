@@ -155,6 +155,9 @@ pub struct ServeArgs {
     /// SCIM provisioning (`crate::service::scim`).
     #[command(flatten)]
     pub scim: crate::service::scim::ScimArgs,
+    /// LDAP logins (`crate::auth::ldap::settings`).
+    #[command(flatten)]
+    pub ldap: crate::auth::ldap::LdapArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -329,6 +332,7 @@ impl ServeArgs {
         self.mfa.to_toml(&mut out);
         self.audit.to_toml(&mut out);
         self.scim.to_toml(&mut out);
+        self.ldap.to_toml(&mut out);
         out
     }
 }

@@ -107,18 +107,22 @@ async fn login(
     // An e-mail takes precedence and must name exactly one user (CVAT's LoginSerializerEx).
     let login = if let Some(email) = email {
         let by_email = state.db.users_by_email(&email).await?;
-        if !validate::is_valid_email(&email) || by_email.len() != 1 {
-            return Err(ApiError::List(vec![
-                "Unable to login with provided credentials".into(),
-            ]));
+        // No account has it yet: the directory may know it (auth::ldap, by its e-mail filter).
+        let directory = by_email.is_empty() && state.ldap.is_some();
+        if directory && validate::is_valid_email(&email) {
+            email
+        } else {
+            // An address waiting for confirmation does not name its account yet.
+            if !validate::is_valid_email(&email)
+                || by_email.len() != 1
+                || !verification::login_may_name(&state, &by_email[0], &email)
+            {
+                return Err(ApiError::List(vec![
+                    "Unable to login with provided credentials".into(),
+                ]));
+            }
+            by_email[0].username.clone()
         }
-        // An address waiting for confirmation does not name its account yet.
-        if !verification::login_may_name(&state, &by_email[0], &email) {
-            return Err(ApiError::List(vec![
-                "Unable to login with provided credentials".into(),
-            ]));
-        }
-        by_email[0].username.clone()
     } else {
         username.ok_or_else(must_include)?
     };

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use cvat_proto::{About, AdvancedAuthentication, Health, MfaMethods, PasswordMethod};
+use cvat_proto::{About, AdvancedAuthentication, Health, LdapMethod, MfaMethods, PasswordMethod};
 
 use super::extract::MaybeIdentity;
 
@@ -56,6 +56,13 @@ async fn advanced_auth(
             methods: vec!["totp".into(), "recovery_code".into()],
             enforce: state.mfa.policy.enforce.as_str().to_string(),
             otp_header: state.mfa.basic_otp_header.then(|| "X-CVAT-OTP".to_string()),
+        },
+        ldap: LdapMethod {
+            enabled: state.ldap.is_some(),
+            email_login: state
+                .ldap
+                .as_ref()
+                .is_some_and(|l| l.email_filter.is_some()),
         },
     };
     cvat_json(StatusCode::OK, &methods)

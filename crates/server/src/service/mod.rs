@@ -11,6 +11,7 @@ pub mod access;
 pub mod audit;
 mod error;
 pub mod invitations;
+pub mod ldap;
 pub mod mfa;
 pub mod org_rules;
 pub mod orgs;

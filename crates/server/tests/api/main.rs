@@ -15,6 +15,7 @@ mod hardening_auth;
 mod hardening_http;
 mod import;
 mod invitations;
+mod ldap;
 mod list_streaming;
 mod mail;
 mod ops;

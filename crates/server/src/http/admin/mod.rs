@@ -17,6 +17,7 @@ mod org_mfa;
 mod orgs;
 pub(crate) mod security;
 mod user_mfa;
+mod user_origin;
 mod user_page;
 mod user_sessions;
 mod user_status;

@@ -11,6 +11,7 @@ use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
 use super::user_mfa::mfa_card;
+use super::user_origin::origin_card;
 use super::user_sessions::sessions_card;
 use super::user_status::status_card;
 use super::users::flash;
@@ -241,6 +242,9 @@ async fn render_user(
     let second_factor = mfa::status(state, u.id)
         .await
         .map_err(|e| c.error(parts, e))?;
+    let origin = crate::service::ldap::origin(state, u.id)
+        .await
+        .map_err(|e| c.error(parts, e))?;
     let (draft, edit_errors) = ps.edit.unwrap_or_else(|| (Draft::of(u), Vec::new()));
     let action = format!("/admin/users/{}", u.id);
     let body = html! {
@@ -269,6 +273,7 @@ async fn render_user(
             }
             div {
                 (status_card(c, u, &ps.status_errors, &access))
+                (origin_card(&origin))
                 div.card #set-password {
                     h2 { "Set a password" }
                     p.sub { "Signs the user out everywhere: sessions, API token and access tokens are revoked." }

@@ -3,11 +3,13 @@
 use sqlx::FromRow;
 
 mod console;
+mod ldap;
 mod writes;
 
 pub(in crate::store) use writes::{write_tx, COUNT_ACTIVE_ADMINS};
 
 pub use console::UserColumn;
+pub use ldap::{LdapStatus, LdapSync, LdapSynced};
 pub use writes::MailForNewUser;
 
 use super::{bind_all, fold, on_conn, on_pool, Db};
