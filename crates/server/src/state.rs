@@ -19,6 +19,8 @@ pub struct AppState {
     pub mailer: crate::mail::Mailer,
     /// TOTP settings and the keys derived for it (`service::mfa::settings`).
     pub mfa: crate::service::mfa::settings::MfaSettings,
+    /// OpenID Connect providers, their settings and caches (`auth::oidc`).
+    pub oidc: crate::auth::oidc::Oidc,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -8,6 +8,7 @@
 
 pub mod basic_cache;
 pub mod cookies;
+pub mod oidc;
 pub mod password_rules;
 pub mod passwords;
 pub mod signing;

@@ -149,6 +149,9 @@ pub struct ServeArgs {
     pub invitations: crate::service::invitations::InvitationArgs,
     #[command(flatten)]
     pub mfa: crate::service::mfa::settings::MfaArgs,
+    /// OpenID Connect sign-in and its providers (`crate::auth::oidc::settings`).
+    #[command(flatten)]
+    pub oidc: crate::auth::oidc::OidcArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -318,6 +321,7 @@ impl ServeArgs {
         self.mail.to_toml(&mut out);
         self.invitations.to_toml(&mut out);
         self.mfa.to_toml(&mut out);
+        self.oidc.to_toml(&mut out);
         out
     }
 }

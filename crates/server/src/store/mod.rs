@@ -11,6 +11,7 @@ mod auth;
 mod bulk;
 mod credentials;
 mod held;
+mod identities;
 mod invitations;
 #[cfg(test)]
 mod list_tests;
@@ -25,6 +26,7 @@ pub use access_tokens::*;
 pub use auth::*;
 pub use bulk::*;
 pub use credentials::*;
+pub use identities::*;
 pub use invitations::*;
 pub use memberships::*;
 pub use mfa::*;
