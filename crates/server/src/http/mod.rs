@@ -11,6 +11,7 @@ pub mod memberships;
 pub mod metrics;
 pub mod mfa;
 pub mod negotiate;
+pub mod oidc;
 pub mod org_mfa;
 pub mod organizations;
 pub mod pagination;
@@ -54,6 +55,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(invitations::router())
         .merge(access_tokens::router())
         .merge(mfa::router())
+        .merge(oidc::router())
         // Negotiation runs on matched routes only: unknown paths get Django's HTML 404.
         .route_layer(axum::middleware::from_fn(negotiate::negotiate))
         // The OpenAPI document and Swagger UI have media types of their own: not negotiated.

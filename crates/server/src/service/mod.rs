@@ -11,6 +11,7 @@ pub mod access;
 mod error;
 pub mod invitations;
 pub mod mfa;
+pub mod oidc;
 pub mod org_rules;
 pub mod orgs;
 pub mod password_reset;

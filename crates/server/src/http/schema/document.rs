@@ -4,7 +4,10 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{access_operations, mfa_operations, models, operations, verification_operations};
+use super::{
+    access_operations, mfa_operations, models, oidc_operations, operations,
+    verification_operations,
+};
 
 pub(super) fn build() -> Value {
     let ops = [
@@ -12,6 +15,7 @@ pub(super) fn build() -> Value {
         operations::auth(),
         operations::access_tokens(),
         mfa_operations::mfa(),
+        oidc_operations::oidc(),
         verification_operations::verification(),
         access_operations::access(),
         access_operations::sessions(),

@@ -27,6 +27,7 @@ use crate::state::SharedState;
 mod access_operations;
 mod document;
 mod mfa_operations;
+mod oidc_operations;
 mod models;
 mod operations;
 mod verification_operations;
