@@ -21,9 +21,9 @@ const PASSWORD = 'op-password';
 const USERS = {
   'u-alice': { sub: 'u-alice', email: 'alice@example.test', email_verified: true,
     preferred_username: 'alice', given_name: 'Alice', family_name: 'Admin', groups: ['CVAT-Admins'] },
-  'u-mallory': { sub: 'u-mallory', email: 'carol@example.test', email_verified: false,
+  'u-mallory': { sub: 'u-mallory', email: 'carol@example.com', email_verified: false,
     preferred_username: 'mallory', given_name: 'Mal', family_name: 'Lory', groups: [] },
-  'u-carol': { sub: 'u-carol', email: 'carol@example.test', email_verified: true,
+  'u-carol': { sub: 'u-carol', email: 'carol@example.com', email_verified: true,
     preferred_username: 'carol-sso', given_name: 'Carol', family_name: 'Linked', groups: ['workers'] },
   'u-bobby': { sub: 'u-bobby', email: 'bobby@example.test', email_verified: true,
     preferred_username: 'bobby', given_name: 'Bobby', family_name: 'Plain', groups: [] },
@@ -65,7 +65,7 @@ function tamper(token) {
   const now = Math.floor(Date.now() / 1000);
   const resign = (change) => rsSign(privateKey, header, { ...claims, ...change });
   switch (TAMPER) {
-    case 'payload': return `${h}.${b64u(JSON.stringify({ ...claims, sub: 'u-bobby' }))}.${s}`;
+    case 'payload': return `${h}.${b64u(JSON.stringify({ ...claims, sub: 'u-alice', groups: ['CVAT-Admins'] }))}.${s}`;
     case 'signature': return `${h}.${p}.${s.slice(0, 10)}${s[10] === 'A' ? 'B' : 'A'}${s.slice(11)}`;
     case 'none': return `${b64u(JSON.stringify({ alg: 'none' }))}.${p}.`;
     case 'hs256': {

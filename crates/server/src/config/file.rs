@@ -93,7 +93,10 @@ fn read_config_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     if let Some(toml::Value::Table(oidc)) = table.get_mut("oidc") {
         if let Some(providers) = oidc.remove("providers") {
             let toml::Value::Table(providers) = providers else {
-                anyhow::bail!("{}: `oidc.providers` must be a table of tables", path.display());
+                anyhow::bail!(
+                    "{}: `oidc.providers` must be a table of tables",
+                    path.display()
+                );
             };
             out.push(("oidc_providers".to_string(), providers.to_string()));
         }

@@ -119,7 +119,9 @@ fn flow_cookie(value: &str, max_age: i64) -> HeaderValue {
     HeaderValue::try_from(format!(
         "{FLOW_COOKIE}={value}; HttpOnly; Max-Age={max_age}; Path=/api/auth/oidc/; SameSite=Lax"
     ))
-    .unwrap_or_else(|_| HeaderValue::from_static("cvat_oidc_flow=; Max-Age=0; Path=/api/auth/oidc/"))
+    .unwrap_or_else(|_| {
+        HeaderValue::from_static("cvat_oidc_flow=; Max-Age=0; Path=/api/auth/oidc/")
+    })
 }
 
 fn redirect(location: &str, mut headers: HeaderMap) -> Response {
@@ -165,8 +167,12 @@ async fn login(
             "The sign-in provider cannot be reached.",
         )
     })?;
-    let (flow_id, state_value, nonce, verifier) =
-        (random_b64(32), random_b64(32), random_b64(32), random_b64(32));
+    let (flow_id, state_value, nonce, verifier) = (
+        random_b64(32),
+        random_b64(32),
+        random_b64(32),
+        random_b64(32),
+    );
     let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
     let redirect_to = redirect_uri(&state, &parts, p);
     let ttl = state.oidc.settings.flow_ttl;
@@ -196,7 +202,11 @@ async fn login(
     if let Some(hint) = param(&q, "login_hint").filter(|h| h.len() <= 256) {
         url.append_pair("login_hint", hint);
     }
-    let sep = if meta.authorization_endpoint.contains('?') { '&' } else { '?' };
+    let sep = if meta.authorization_endpoint.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
     let location = format!("{}{sep}{}", meta.authorization_endpoint, url.finish());
     let mut headers = HeaderMap::new();
     headers.append(header::SET_COOKIE, flow_cookie(&flow_id, ttl));
@@ -252,7 +262,11 @@ async fn callback(
         }
     };
     if let Some(e) = param(&q, "error") {
-        let code = PASSED_ON.iter().find(|c| **c == e).copied().unwrap_or("access_denied");
+        let code = PASSED_ON
+            .iter()
+            .find(|c| **c == e)
+            .copied()
+            .unwrap_or("access_denied");
         return fail(code, format!("provider answered error={e}")).await;
     }
     let meta = match state.oidc.metadata(p).await {
@@ -273,11 +287,19 @@ async fn callback(
     };
     let verified = match state
         .oidc
-        .redeem(p, code, &flow.code_verifier, &flow.redirect_uri, &flow.nonce)
+        .redeem(
+            p,
+            code,
+            &flow.code_verifier,
+            &flow.redirect_uri,
+            &flow.nonce,
+        )
         .await
     {
         Ok(v) => v,
-        Err(e @ ProviderError::Unavailable(_)) => return fail("idp_unavailable", e.to_string()).await,
+        Err(e @ ProviderError::Unavailable(_)) => {
+            return fail("idp_unavailable", e.to_string()).await
+        }
         Err(e @ ProviderError::TokenExchange(_)) => {
             return fail("token_exchange_failed", e.to_string()).await
         }

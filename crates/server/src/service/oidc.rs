@@ -69,12 +69,18 @@ struct Person {
 
 fn person(p: &Provider, v: &Verified) -> Person {
     let c = &v.claims;
-    let email = text_claim(c, &p.email_claim)
-        .filter(|e| e.len() <= 254 && validate::is_valid_email(e));
+    let email =
+        text_claim(c, &p.email_claim).filter(|e| e.len() <= 254 && validate::is_valid_email(e));
     // Only the JSON value `true` counts (a string "true" does not, spec §2.5).
-    let email_verified = email.is_some() && (p.trust_email || c.get("email_verified") == Some(&Value::Bool(true)));
+    let email_verified =
+        email.is_some() && (p.trust_email || c.get("email_verified") == Some(&Value::Bool(true)));
     let raw = text_claim(c, &p.username_claim)
-        .or_else(|| email.as_deref().and_then(|e| e.split('@').next()).map(str::to_string))
+        .or_else(|| {
+            email
+                .as_deref()
+                .and_then(|e| e.split('@').next())
+                .map(str::to_string)
+        })
         .unwrap_or_else(|| v.subject.clone());
     let username_base: String = raw
         .chars()
@@ -140,13 +146,26 @@ fn privileged(u: &UserRecord) -> bool {
 }
 
 /// Applies the mapped role: the one system group, and staff/superuser with `admin` only.
-async fn sync_role(state: &AppState, p: &Provider, user: UserRecord, groups: &[String]) -> Result<UserRecord, DomainError> {
+async fn sync_role(
+    state: &AppState,
+    p: &Provider,
+    user: UserRecord,
+    groups: &[String],
+) -> Result<UserRecord, DomainError> {
     let Some(role) = mapped_role(p, groups) else {
         return Ok(user);
     };
     let admin = role == "admin";
-    let system: Vec<&String> = user.groups.iter().filter(|g| ROLES.contains(&g.as_str())).collect();
-    if system.len() == 1 && *system[0] == role && user.is_staff == admin && user.is_superuser == admin {
+    let system: Vec<&String> = user
+        .groups
+        .iter()
+        .filter(|g| ROLES.contains(&g.as_str()))
+        .collect();
+    if system.len() == 1
+        && *system[0] == role
+        && user.is_staff == admin
+        && user.is_superuser == admin
+    {
         return Ok(user);
     }
     let mut groups: Vec<String> = user
@@ -178,7 +197,10 @@ async fn sync_role(state: &AppState, p: &Provider, user: UserRecord, groups: &[S
 /// Django's unusable password (`!` and 40 random characters): it never verifies.
 fn unusable_password() -> String {
     use rand::distributions::{Alphanumeric, DistString};
-    format!("!{}", Alphanumeric.sample_string(&mut rand::rngs::OsRng, 40))
+    format!(
+        "!{}",
+        Alphanumeric.sample_string(&mut rand::rngs::OsRng, 40)
+    )
 }
 
 fn disabled(u: &UserRecord) -> bool {
@@ -210,7 +232,8 @@ pub async fn sign_in(state: &AppState, p: &Provider, v: &Verified) -> SignIn {
             .as_deref()
             .and_then(|e| e.rsplit_once('@'))
             .map(|(_, d)| d.to_ascii_lowercase());
-        let allowed = who.email_verified && domain.is_some_and(|d| p.allowed_email_domains.contains(&d));
+        let allowed =
+            who.email_verified && domain.is_some_and(|d| p.allowed_email_domains.contains(&d));
         if !allowed {
             return Ok(Err(Refusal::EmailDomainNotAllowed));
         }
@@ -247,7 +270,12 @@ pub async fn sign_in(state: &AppState, p: &Provider, v: &Verified) -> SignIn {
     create(state, p, &who, &identity).await
 }
 
-async fn create(state: &AppState, p: &Provider, who: &Person, identity: &NewIdentity<'_>) -> SignIn {
+async fn create(
+    state: &AppState,
+    p: &Provider,
+    who: &Person,
+    identity: &NewIdentity<'_>,
+) -> SignIn {
     let role = mapped_role(p, &who.groups).unwrap_or_else(|| "user".to_string());
     let admin = role == "admin";
     for n in 1..=50u32 {
@@ -284,7 +312,11 @@ async fn create(state: &AppState, p: &Provider, who: &Person, identity: &NewIden
             }
             Err(WriteError::UsernameTaken) => {
                 // Linked meanwhile by a racing first sign-in: that account it is.
-                if let Some(l) = state.db.identity_by_subject(identity.provider, identity.subject).await? {
+                if let Some(l) = state
+                    .db
+                    .identity_by_subject(identity.provider, identity.subject)
+                    .await?
+                {
                     return match state.db.user_by_id(l.user_id).await? {
                         Some(u) if !disabled(&u) => Ok(Ok(u)),
                         _ => Ok(Err(Refusal::AccountDisabled)),

@@ -112,7 +112,11 @@ impl Db {
 
     /// Links the identity to an existing user. `UsernameTaken` stands for "already linked"
     /// (the subject to anyone, or this provider to this user).
-    pub async fn link_identity(&self, user_id: i64, id: &NewIdentity<'_>) -> Result<(), WriteError> {
+    pub async fn link_identity(
+        &self,
+        user_id: i64,
+        id: &NewIdentity<'_>,
+    ) -> Result<(), WriteError> {
         let now = now_micros();
         let done = on_pool!(self, p => sqlx::query(
             "INSERT INTO external_identities (user_id, provider, subject, email, email_verified, created_date, last_login_date) \
@@ -185,7 +189,11 @@ impl Db {
     /// Unlinks the user's identity at `provider` unless it is the account's last way in: with
     /// no usable password (`!` prefix), an `oidc` source and no other identity. The check and
     /// the delete are one transaction. `Ok(None)`: not linked; `Ok(Some(false))`: refused.
-    pub async fn unlink_identity(&self, user_id: i64, provider: &str) -> sqlx::Result<Option<bool>> {
+    pub async fn unlink_identity(
+        &self,
+        user_id: i64,
+        provider: &str,
+    ) -> sqlx::Result<Option<bool>> {
         write_tx!(self, tx => {
             let linked: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM external_identities WHERE user_id = $1 AND provider = $2")

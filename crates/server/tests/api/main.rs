@@ -16,6 +16,7 @@ mod import;
 mod invitations;
 mod list_streaming;
 mod mail;
+mod oidc;
 mod ops;
 mod orgs;
 mod policies;

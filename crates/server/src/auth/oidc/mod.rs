@@ -221,7 +221,8 @@ impl Oidc {
         match p.token_auth {
             TokenAuth::Basic => {
                 // RFC 6749 §2.3.1: both form-urlencoded before Basic's base64.
-                let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let enc =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
                 req = req.basic_auth(enc(&p.client_id), Some(enc(&p.client_secret)));
             }
             TokenAuth::Post => {

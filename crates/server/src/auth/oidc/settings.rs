@@ -269,7 +269,11 @@ fn is_loopback_host(url: &str) -> bool {
 
 impl OidcArgs {
     fn provider_tables(&self) -> anyhow::Result<BTreeMap<String, ProviderFile>> {
-        let Some(text) = self.oidc_providers.as_deref().filter(|t| !t.trim().is_empty()) else {
+        let Some(text) = self
+            .oidc_providers
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+        else {
             return Ok(BTreeMap::new());
         };
         toml::from_str(text).map_err(|e| anyhow::anyhow!("oidc.providers: {e}"))
@@ -316,8 +320,14 @@ impl OidcArgs {
     /// follow the flat keys), secrets masked.
     pub fn to_toml(&self, out: &mut String) {
         let s = |v: &str| toml::Value::String(v.to_string()).to_string();
-        out.push_str(&format!("oidc_flow_ttl_seconds = {}\n", self.oidc_flow_ttl_seconds));
-        out.push_str(&format!("oidc_clock_skew_seconds = {}\n", self.oidc_clock_skew_seconds));
+        out.push_str(&format!(
+            "oidc_flow_ttl_seconds = {}\n",
+            self.oidc_flow_ttl_seconds
+        ));
+        out.push_str(&format!(
+            "oidc_clock_skew_seconds = {}\n",
+            self.oidc_clock_skew_seconds
+        ));
         out.push_str(&format!(
             "oidc_max_id_token_age_seconds = {}\n",
             self.oidc_max_id_token_age_seconds
@@ -330,9 +340,18 @@ impl OidcArgs {
             "oidc_http_timeout_seconds = {}\n",
             self.oidc_http_timeout_seconds
         ));
-        out.push_str(&format!("oidc_allow_insecure_http = {}\n", self.oidc_allow_insecure_http));
-        out.push_str(&format!("oidc_login_redirect = {}\n", s(&self.oidc_login_redirect)));
-        out.push_str(&format!("oidc_error_redirect = {}\n", s(&self.oidc_error_redirect)));
+        out.push_str(&format!(
+            "oidc_allow_insecure_http = {}\n",
+            self.oidc_allow_insecure_http
+        ));
+        out.push_str(&format!(
+            "oidc_login_redirect = {}\n",
+            s(&self.oidc_login_redirect)
+        ));
+        out.push_str(&format!(
+            "oidc_error_redirect = {}\n",
+            s(&self.oidc_error_redirect)
+        ));
         let tables = self.provider_tables().unwrap_or_default();
         if tables.is_empty() {
             out.push_str("# oidc_providers: none ([oidc.providers.<id>] tables)\n");
@@ -340,25 +359,41 @@ impl OidcArgs {
         }
         out.push_str("# oidc_providers: as [oidc.providers.<id>] tables\n");
         for (id, p) in tables {
-            let secret = !p.client_secret.is_empty() || std::env::var_os(secret_env_name(&id)).is_some();
+            let secret =
+                !p.client_secret.is_empty() || std::env::var_os(secret_env_name(&id)).is_some();
             out.push_str(&format!("# [oidc.providers.{id}]\n"));
             out.push_str(&format!("# enabled = {}\n", p.enabled));
             out.push_str(&format!("# name = {}\n", s(&p.name)));
             out.push_str(&format!("# issuer = {}\n", s(&p.issuer)));
             out.push_str(&format!("# client_id = {}\n", s(&p.client_id)));
-            out.push_str(&format!("# client_secret = {}\n", s(if secret { MASK } else { "" })));
-            out.push_str(&format!("# client_secret_file = {}\n", s(&p.client_secret_file)));
-            out.push_str(&format!("# token_auth_method = {}\n", s(&p.token_auth_method)));
+            out.push_str(&format!(
+                "# client_secret = {}\n",
+                s(if secret { MASK } else { "" })
+            ));
+            out.push_str(&format!(
+                "# client_secret_file = {}\n",
+                s(&p.client_secret_file)
+            ));
+            out.push_str(&format!(
+                "# token_auth_method = {}\n",
+                s(&p.token_auth_method)
+            ));
             out.push_str(&format!("# scopes = {}\n", toml_list(&p.scopes)));
             out.push_str(&format!("# redirect_uri = {}\n", s(&p.redirect_uri)));
             out.push_str(&format!(
                 "# id_token_signing_algs = {}\n",
                 toml_list(&p.id_token_signing_algs)
             ));
-            out.push_str(&format!("# trusted_audiences = {}\n", toml_list(&p.trusted_audiences)));
+            out.push_str(&format!(
+                "# trusted_audiences = {}\n",
+                toml_list(&p.trusted_audiences)
+            ));
             out.push_str(&format!("# username_claim = {}\n", s(&p.username_claim)));
             out.push_str(&format!("# email_claim = {}\n", s(&p.email_claim)));
-            out.push_str(&format!("# first_name_claim = {}\n", s(&p.first_name_claim)));
+            out.push_str(&format!(
+                "# first_name_claim = {}\n",
+                s(&p.first_name_claim)
+            ));
             out.push_str(&format!("# last_name_claim = {}\n", s(&p.last_name_claim)));
             out.push_str(&format!("# auto_provision = {}\n", p.auto_provision));
             out.push_str(&format!("# link_existing = {}\n", s(&p.link_existing)));
@@ -370,7 +405,10 @@ impl OidcArgs {
             ));
             if let Some(a) = &p.authorization {
                 out.push_str(&format!("# [oidc.providers.{id}.authorization]\n"));
-                out.push_str(&format!("# groups_claims = {}\n", toml_list(&a.groups_claims)));
+                out.push_str(&format!(
+                    "# groups_claims = {}\n",
+                    toml_list(&a.groups_claims)
+                ));
                 out.push_str(&format!("# case_sensitive = {}\n", a.case_sensitive));
                 out.push_str(&format!("# default_role = {}\n", s(&a.default_role)));
                 for m in &a.mapping {
@@ -408,12 +446,19 @@ fn check_provider(
     if f.client_id.trim().is_empty() {
         bail!("{} must not be empty", key("client_id"));
     }
-    let secret = match (env_secret.filter(|s| !s.is_empty()), f.client_secret_file.trim()) {
+    let secret = match (
+        env_secret.filter(|s| !s.is_empty()),
+        f.client_secret_file.trim(),
+    ) {
         (Some(s), _) => s,
         (None, "") => f.client_secret.clone(),
         (None, path) => {
             if !f.client_secret.is_empty() {
-                bail!("{} and {} are both set", key("client_secret"), key("client_secret_file"));
+                bail!(
+                    "{} and {} are both set",
+                    key("client_secret"),
+                    key("client_secret_file")
+                );
             }
             std::fs::read_to_string(path)
                 .with_context(|| format!("{}: cannot read {path}", key("client_secret_file")))?
@@ -456,7 +501,10 @@ fn check_provider(
     let link_verified_email = match f.link_existing.as_str() {
         "verified_email" => true,
         "never" => false,
-        other => bail!("{}: {other:?} is not verified_email or never", key("link_existing")),
+        other => bail!(
+            "{}: {other:?} is not verified_email or never",
+            key("link_existing")
+        ),
     };
     for (k, v) in [
         ("username_claim", &f.username_claim),
@@ -492,7 +540,10 @@ fn check_provider(
                 if m.groups.is_empty() {
                     bail!("{}: an entry has no groups", key("authorization.mapping"));
                 }
-                mapping.push((m.groups, role(&m.root_role, "authorization.mapping.root_role")?));
+                mapping.push((
+                    m.groups,
+                    role(&m.root_role, "authorization.mapping.root_role")?,
+                ));
             }
             if a.groups_claims.is_empty() {
                 bail!("{} must not be empty", key("authorization.groups_claims"));
@@ -567,8 +618,10 @@ mod tests {
             .settings(&|k| (k == "CVAT_OIDC__PROVIDERS__KC__CLIENT_SECRET").then(|| "env".into()))
             .unwrap();
         assert_eq!(s.providers["kc"].client_secret, "env");
-        assert!(err("[kc]\nissuer = \"http://kc.example.com\"\nclient_id = \"c\"\n")
-            .contains("oidc.providers.kc.issuer"));
+        assert!(
+            err("[kc]\nissuer = \"http://kc.example.com\"\nclient_id = \"c\"\n")
+                .contains("oidc.providers.kc.issuer")
+        );
         assert!(err("[kc]\nissuer = \"https://kc\"\nclient_id = \"c\"\nid_token_signing_algs = [\"HS256\"]\n")
             .contains("oidc.providers.kc.id_token_signing_algs"));
         assert!(err("[kc]\nissuer = \"https://kc\"\nclient_id = \"c\"\nid_token_signing_algs = [\"none\"]\n")
@@ -577,12 +630,16 @@ mod tests {
         assert!(err("[kc]\nissuer = \"https://kc\"\nclient_id = \"c\"\nfoo = 1\n").contains("foo"));
         assert!(err("[kc]\nissuer = \"https://kc\"\nclient_id = \"c\"\n[kc.authorization]\nmapping = [{ groups = [\"g\"], root_role = \"owner\" }]\n")
             .contains("oidc.providers.kc.authorization.mapping.root_role"));
-        assert_eq!(secret_env_name("a-b"), "CVAT_OIDC__PROVIDERS__A_B__CLIENT_SECRET");
+        assert_eq!(
+            secret_env_name("a-b"),
+            "CVAT_OIDC__PROVIDERS__A_B__CLIENT_SECRET"
+        );
     }
 
     #[test]
     fn printed_providers_mask_the_secret() {
-        let a = args("[kc]\nissuer = \"https://kc\"\nclient_id = \"c\"\nclient_secret = \"hunter2\"\n");
+        let a =
+            args("[kc]\nissuer = \"https://kc\"\nclient_id = \"c\"\nclient_secret = \"hunter2\"\n");
         let mut out = String::new();
         a.to_toml(&mut out);
         assert!(out.contains("# [oidc.providers.kc]"));

@@ -227,7 +227,11 @@ mod tests {
         }
         assert!(header("a.b.c.d.e", &rs).is_err());
         assert!(header("!!.b.c", &rs).is_err());
-        let big = format!("{}.{}.s", b64(&json!({"alg": "RS256"})), "a".repeat(MAX_TOKEN_BYTES));
+        let big = format!(
+            "{}.{}.s",
+            b64(&json!({"alg": "RS256"})),
+            "a".repeat(MAX_TOKEN_BYTES)
+        );
         assert!(header(&big, &rs).is_err());
     }
 
@@ -282,7 +286,10 @@ mod tests {
         c.insert("aud".into(), json!(["cvat", "other"]));
         c.insert("azp".into(), json!("cvat"));
         let trusted = ["other".to_string()];
-        let e = Expect { trusted_audiences: &trusted, ..expect() };
+        let e = Expect {
+            trusted_audiences: &trusted,
+            ..expect()
+        };
         assert!(check_claims(&c, &e).is_ok());
         let mut c = claims();
         c.insert("at_hash".into(), json!(at_hash_of(Algorithm::RS256, "tok")));

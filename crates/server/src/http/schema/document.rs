@@ -5,8 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    access_operations, mfa_operations, models, oidc_operations, operations,
-    verification_operations,
+    access_operations, mfa_operations, models, oidc_operations, operations, verification_operations,
 };
 
 pub(super) fn build() -> Value {
