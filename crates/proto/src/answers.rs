@@ -148,6 +148,30 @@ pub struct AdvancedAuthentication {
     pub password: PasswordMethod,
     /// The second factors users may add.
     pub mfa: MfaMethods,
+    /// Single sign-on providers (OpenID Connect).
+    #[serde(default)]
+    pub sso: SsoMethods,
+}
+
+/// `advanced-auth.sso` (sso-and-mfa §4.11): the enabled providers, no secrets or URLs but
+/// each one's `login_url`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoMethods {
+    pub enabled: bool,
+    pub providers: Vec<SsoProvider>,
+}
+
+/// One provider of `advanced-auth.sso`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoProvider {
+    pub id: String,
+    pub name: String,
+    /// `OIDC`.
+    pub protocol: String,
+    /// `/api/auth/oidc/<id>/login`.
+    pub login_url: String,
 }
 
 /// `advanced-auth.password`.

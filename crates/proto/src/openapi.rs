@@ -32,6 +32,8 @@ pub fn models() -> Vec<(String, RefOr<Schema>)> {
         model::<AdvancedAuthentication>(),
         model::<PasswordMethod>(),
         model::<MfaMethods>(),
+        model::<SsoMethods>(),
+        model::<SsoProvider>(),
         model::<AccountAccess>(),
         model::<Credential>(),
         model::<OrganizationMfaPolicy>(),

@@ -368,6 +368,17 @@ fn no_account_is_created_when_the_provider_does_not_allow_it() {
 #[test]
 fn login_refuses_unknown_providers_and_bad_next() {
     let s = start("", "");
+    // advanced-auth lists the provider: booleans stay booleans, no secret or issuer URL.
+    let aa = s.server.get("/api/server/advanced-auth", &Auth::None);
+    aa.expect(200);
+    let aa = aa.json();
+    assert_eq!(aa["GOOGLE_ACCOUNT_AUTHENTICATION"], false);
+    assert_eq!(aa["sso"]["enabled"], true);
+    assert_eq!(
+        aa["sso"]["providers"],
+        json!([{"id": "test", "name": "Test OP", "protocol": "OIDC", "login_url": "/api/auth/oidc/test/login"}])
+    );
+    assert!(!aa.to_string().contains(SECRET) && !aa.to_string().contains(&s.op.issuer));
     for p in ["nope", "TEST"] {
         let r = s
             .server
