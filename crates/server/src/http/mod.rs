@@ -60,7 +60,8 @@ pub fn router(state: SharedState) -> Router {
         .route_layer(axum::middleware::from_fn(negotiate::negotiate))
         // The OpenAPI document and Swagger UI have media types of their own: not negotiated.
         .merge(schema::router())
-        .merge(admin::router()); // the console at /admin/: HTML, not negotiated
+        .merge(admin::router()) // the console at /admin/: HTML, not negotiated
+        .merge(oidc::pages()); // the plain sign-in page at /auth/login: HTML
     let api = if state.metrics.is_some() {
         // Prometheus metrics, only when enabled (404 otherwise); not negotiated.
         api.route("/metrics", axum::routing::get(metrics::render))

@@ -54,6 +54,11 @@ pub fn router() -> Router<SharedState> {
         )
 }
 
+/// The plain sign-in page: HTML, merged beside the console (not negotiated).
+pub fn pages() -> Router<SharedState> {
+    Router::new().route("/auth/login", get(sign_in_page))
+}
+
 fn coded(status: StatusCode, code: &'static str, detail: &str) -> ApiError {
     let mut body = Map::new();
     body.insert("detail".into(), detail.into());
@@ -351,4 +356,62 @@ async fn unlink(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// "Sign in with <provider>" links to each enabled provider's login, returning to `next`
+/// (the console's sign-in form and the plain sign-in page).
+pub(crate) fn sign_in_buttons(state: &AppState, next: &str) -> maud::Markup {
+    let next: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    maud::html! {
+        @if !state.oidc.settings.providers.is_empty() {
+            div.sso {
+                @for p in state.oidc.settings.providers.values() {
+                    p {
+                        a.button.sso-provider href=(format!("/api/auth/oidc/{}/login?next={next}", p.id)) {
+                            "Sign in with " (p.name)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The words for a refused sign-in's `?error=` (spec §4.1).
+fn error_text(code: &str) -> &'static str {
+    match code {
+        "email_not_verified" => "The provider has not verified your e-mail address, and an account here already uses it. Verify the address at the provider, or sign in with your password and link the provider.",
+        "account_conflict" => "An account here already uses this e-mail address and cannot be linked automatically. Sign in with your password instead.",
+        "account_not_found" => "There is no account here for this sign-in, and this provider does not create one.",
+        "account_disabled" => "This account is disabled or blocked.",
+        "email_domain_not_allowed" => "Your e-mail address is not in a domain this provider admits.",
+        "local_mfa_required" => "This account has two-factor authentication here: sign in with your password and code.",
+        "idp_unavailable" => "The sign-in provider cannot be reached. Try again later.",
+        _ => "The sign-in failed. Try again.",
+    }
+}
+
+/// `GET /auth/login`: a plain sign-in page (the default `oidc_error_redirect`): the
+/// providers' buttons and, after a refused sign-in, why.
+async fn sign_in_page(State(state): State<SharedState>, parts: Parts) -> Response {
+    let q = query_pairs(&parts);
+    let error = param(&q, "error").map(error_text);
+    let next = param(&q, "next").filter(|n| valid_next(n)).unwrap_or("/");
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "Sign in" } }
+            body {
+                h1 { "Sign in" }
+                @if let Some(e) = error { p #sign-in-error { (e) } }
+                (sign_in_buttons(&state, next))
+                p { a href="/admin/login" { "Sign in with a username and password" } }
+            }
+        }
+    };
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.into_string(),
+    )
+        .into_response()
 }

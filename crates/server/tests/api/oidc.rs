@@ -379,6 +379,27 @@ fn login_refuses_unknown_providers_and_bad_next() {
         json!([{"id": "test", "name": "Test OP", "protocol": "OIDC", "login_url": "/api/auth/oidc/test/login"}])
     );
     assert!(!aa.to_string().contains(SECRET) && !aa.to_string().contains(&s.op.issuer));
+    // "Sign in with <provider>" on the console's sign-in and on the plain sign-in page, which
+    // also says why a sign-in was refused.
+    let page = s.server.get("/admin/login", &Auth::None);
+    assert!(
+        page.text
+            .contains("/api/auth/oidc/test/login?next=%2Fadmin%2F"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("Sign in with Test OP"));
+    let page = s.server.get_with(
+        "/auth/login?error=email_not_verified",
+        &Auth::None,
+        &[("Accept", "text/html")],
+    );
+    page.expect(200);
+    assert!(
+        page.text.contains("Sign in with Test OP") && page.text.contains("not verified"),
+        "{}",
+        page.text
+    );
     for p in ["nope", "TEST"] {
         let r = s
             .server
