@@ -150,6 +150,9 @@ pub struct AdvancedAuthentication {
     pub mfa: MfaMethods,
     /// Directory logins through the password routes (sso-and-mfa §4.11).
     pub ldap: LdapMethod,
+    /// Single sign-on providers (OpenID Connect).
+    #[serde(default)]
+    pub sso: SsoMethods,
 }
 
 /// `advanced-auth.ldap`: whether directory users log in with their directory password (by
@@ -159,6 +162,27 @@ pub struct AdvancedAuthentication {
 pub struct LdapMethod {
     pub enabled: bool,
     pub email_login: bool,
+}
+
+/// `advanced-auth.sso` (sso-and-mfa §4.11): the enabled providers, no secrets or URLs but
+/// each one's `login_url`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoMethods {
+    pub enabled: bool,
+    pub providers: Vec<SsoProvider>,
+}
+
+/// One provider of `advanced-auth.sso`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SsoProvider {
+    pub id: String,
+    pub name: String,
+    /// `OIDC`.
+    pub protocol: String,
+    /// `/api/auth/oidc/<id>/login`.
+    pub login_url: String,
 }
 
 /// `advanced-auth.password`.

@@ -33,6 +33,8 @@ pub fn models() -> Vec<(String, RefOr<Schema>)> {
         model::<PasswordMethod>(),
         model::<MfaMethods>(),
         model::<LdapMethod>(),
+        model::<SsoMethods>(),
+        model::<SsoProvider>(),
         model::<AccountAccess>(),
         model::<Credential>(),
         model::<OrganizationMfaPolicy>(),

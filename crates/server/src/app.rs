@@ -37,10 +37,12 @@ pub async fn open_state(args: &ServeArgs) -> anyhow::Result<SharedState> {
         let since = db.setting_or_insert(&key, &now.to_string()).await?;
         mfa.policy.since = since.parse().unwrap_or(now);
     }
+    let oidc = args.oidc.settings(&|name| std::env::var(name).ok())?;
     Ok(Arc::new(AppState {
         db,
         mfa,
         ldap: args.ldap.settings()?,
+        oidc: crate::auth::oidc::Oidc::new(oidc)?,
         secret,
         settings: Settings::from(args),
         metrics,

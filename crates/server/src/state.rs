@@ -21,6 +21,8 @@ pub struct AppState {
     pub mfa: crate::service::mfa::settings::MfaSettings,
     /// The directory of LDAP logins, when they are on (`auth::ldap`).
     pub ldap: Option<Arc<crate::auth::ldap::LdapSettings>>,
+    /// OpenID Connect providers, their settings and caches (`auth::oidc`).
+    pub oidc: crate::auth::oidc::Oidc,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -9,6 +9,7 @@
 pub mod basic_cache;
 pub mod cookies;
 pub mod ldap;
+pub mod oidc;
 pub mod password_rules;
 pub mod passwords;
 pub mod signing;

@@ -26,11 +26,12 @@ fn config_path(argv: &[OsString]) -> Option<PathBuf> {
 }
 
 /// Keys whose values never show in `--help`.
-const SECRET_KEYS: [&str; 4] = [
+const SECRET_KEYS: [&str; 5] = [
     "secret_key",
     "database_url",
     "smtp_url",
     "ldap_bind_password",
+    "oidc_providers",
 ];
 
 /// Reads the file, if one is named, and makes its values the defaults of the matching
@@ -89,10 +90,23 @@ pub fn with_config_file(cmd: clap::Command, argv: &[OsString]) -> anyhow::Result
 fn read_config_file(path: &Path) -> anyhow::Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("cannot read configuration file {}: {e}", path.display()))?;
-    let table: toml::Table = text
+    let mut table: toml::Table = text
         .parse()
         .map_err(|e| anyhow::anyhow!("{}: invalid TOML: {e}", path.display()))?;
     let mut out = Vec::new();
+    // A map of providers has no flat keys: `[oidc.providers.<id>]` goes whole to the hidden
+    // key `oidc_providers`, as TOML text (`auth::oidc::settings` parses and checks it).
+    if let Some(toml::Value::Table(oidc)) = table.get_mut("oidc") {
+        if let Some(providers) = oidc.remove("providers") {
+            let toml::Value::Table(providers) = providers else {
+                anyhow::bail!(
+                    "{}: `oidc.providers` must be a table of tables",
+                    path.display()
+                );
+            };
+            out.push(("oidc_providers".to_string(), providers.to_string()));
+        }
+    }
     flatten(path, "", table, &mut out)?;
     Ok(out)
 }

@@ -158,6 +158,9 @@ pub struct ServeArgs {
     /// LDAP logins (`crate::auth::ldap::settings`).
     #[command(flatten)]
     pub ldap: crate::auth::ldap::LdapArgs,
+    /// OpenID Connect sign-in and its providers (`crate::auth::oidc::settings`).
+    #[command(flatten)]
+    pub oidc: crate::auth::oidc::OidcArgs,
 }
 
 /// What the running server needs from its configuration.
@@ -333,6 +336,7 @@ impl ServeArgs {
         self.audit.to_toml(&mut out);
         self.scim.to_toml(&mut out);
         self.ldap.to_toml(&mut out);
+        self.oidc.to_toml(&mut out);
         out
     }
 }

@@ -12,6 +12,7 @@ pub mod memberships;
 pub mod metrics;
 pub mod mfa;
 pub mod negotiate;
+pub mod oidc;
 pub mod org_mfa;
 pub mod organizations;
 pub mod pagination;
@@ -57,13 +58,15 @@ pub fn router(state: SharedState) -> Router {
         .merge(access_tokens::router())
         .merge(mfa::router())
         .merge(audit::router())
+        .merge(oidc::router())
         // Negotiation runs on matched routes only: unknown paths get Django's HTML 404.
         .route_layer(axum::middleware::from_fn(negotiate::negotiate))
         // The OpenAPI document and Swagger UI have media types of their own: not negotiated.
         .merge(schema::router())
         // SCIM 2.0 at /scim/v2: its own media type, errors and tokens; not negotiated.
         .merge(scim::router())
-        .merge(admin::router()); // the console at /admin/: HTML, not negotiated
+        .merge(admin::router()) // the console at /admin/: HTML, not negotiated
+        .merge(oidc::pages()); // the plain sign-in page at /auth/login: HTML
     let api = if state.metrics.is_some() {
         // Prometheus metrics, only when enabled (404 otherwise); not negotiated.
         api.route("/metrics", axum::routing::get(metrics::render))

@@ -6,7 +6,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use cvat_proto::{About, AdvancedAuthentication, Health, LdapMethod, MfaMethods, PasswordMethod};
+use cvat_proto::{
+    About, AdvancedAuthentication, Health, LdapMethod, MfaMethods, PasswordMethod, SsoMethods,
+    SsoProvider,
+};
 
 use super::extract::MaybeIdentity;
 
@@ -41,8 +44,21 @@ async fn advanced_auth(
     State(state): State<SharedState>,
     MaybeIdentity(_): MaybeIdentity,
 ) -> Response {
+    let providers: Vec<SsoProvider> = state
+        .oidc
+        .settings
+        .providers
+        .values()
+        .map(|p| SsoProvider {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            protocol: "OIDC".into(),
+            login_url: format!("/api/auth/oidc/{}/login", p.id),
+        })
+        .collect();
     let methods = AdvancedAuthentication {
-        GOOGLE_ACCOUNT_AUTHENTICATION: false,
+        // An OpenID Connect provider with the id `google` (spec §4.11).
+        GOOGLE_ACCOUNT_AUTHENTICATION: state.oidc.settings.providers.contains_key("google"),
         GITHUB_ACCOUNT_AUTHENTICATION: false,
         password: PasswordMethod {
             enabled: true,
@@ -63,6 +79,10 @@ async fn advanced_auth(
                 .ldap
                 .as_ref()
                 .is_some_and(|l| l.email_filter.is_some()),
+        },
+        sso: SsoMethods {
+            enabled: !providers.is_empty(),
+            providers,
         },
     };
     cvat_json(StatusCode::OK, &methods)

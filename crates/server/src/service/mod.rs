@@ -13,6 +13,7 @@ mod error;
 pub mod invitations;
 pub mod ldap;
 pub mod mfa;
+pub mod oidc;
 pub mod org_rules;
 pub mod orgs;
 pub mod password_reset;

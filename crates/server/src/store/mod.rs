@@ -12,6 +12,7 @@ mod auth;
 mod bulk;
 mod credentials;
 mod held;
+mod identities;
 mod invitations;
 #[cfg(test)]
 mod list_tests;
@@ -28,6 +29,7 @@ pub use audit::{AuditQuery, AuditRecord};
 pub use auth::*;
 pub use bulk::*;
 pub use credentials::*;
+pub use identities::*;
 pub use invitations::*;
 pub use memberships::*;
 pub use mfa::*;

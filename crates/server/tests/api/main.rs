@@ -18,6 +18,7 @@ mod invitations;
 mod ldap;
 mod list_streaming;
 mod mail;
+mod oidc;
 mod ops;
 mod orgs;
 mod policies;

@@ -338,7 +338,8 @@ fn advanced_auth_answers_cvat_2_3_shape_with_booleans_and_what_is_on() {
             "GOOGLE_ACCOUNT_AUTHENTICATION": false,
             "GITHUB_ACCOUNT_AUTHENTICATION": false,
             "password": {"enabled": true, "registration": true, "registration_domains": [], "min_length": 8},
-            "mfa": {"enabled": true, "methods": ["totp", "recovery_code"], "enforce": "none", "otp_header": "X-CVAT-OTP"}
+            "mfa": {"enabled": true, "methods": ["totp", "recovery_code"], "enforce": "none", "otp_header": "X-CVAT-OTP"},
+            "sso": {"enabled": false, "providers": []}
         })
     );
     s.get("/api/server/advanced-auth", &Auth::Token("nonsense".into()))

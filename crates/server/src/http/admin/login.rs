@@ -16,7 +16,7 @@ use crate::http::extract::RawBody;
 use crate::permissions::{OrgContext, Requester};
 use crate::service::mfa::{self, Factor, MfaError};
 use crate::service::DomainError;
-use crate::state::SharedState;
+use crate::state::{AppState, SharedState};
 
 pub fn router() -> axum::Router<SharedState> {
     Router::new()
@@ -29,16 +29,18 @@ pub const BAD_CREDENTIALS: &str =
 
 /// The sign-in form; `ask_code` adds the second factor's field (an account with TOTP).
 fn login_form(
+    state: &AppState,
     parts: &Parts,
     username: &str,
     next: &str,
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    login_form_with(parts, username, next, error, status, false)
+    login_form_with(state, parts, username, next, error, status, false)
 }
 
 fn login_form_with(
+    state: &AppState,
     parts: &Parts,
     username: &str,
     next: &str,
@@ -74,6 +76,7 @@ fn login_form_with(
                 }
                 button type="submit" #sign-in { "Sign in" }
             }
+            (crate::http::oidc::sign_in_buttons(state, next))
         }
     };
     html_response(status, &csrf, layout("Sign in", None, parts, body))
@@ -87,7 +90,7 @@ async fn login_page(State(state): State<SharedState>, parts: Parts) -> PageResul
             return Ok(Redirect::to(&next).into_response());
         }
     }
-    Ok(login_form(&parts, "", &next, None, StatusCode::OK))
+    Ok(login_form(&state, &parts, "", &next, None, StatusCode::OK))
 }
 
 async fn login(State(state): State<SharedState>, parts: Parts, body: RawBody) -> PageResult {
@@ -100,6 +103,7 @@ async fn login(State(state): State<SharedState>, parts: Parts, body: RawBody) ->
     let next = safe_next(Some(text("next").as_str()));
     if username.trim().is_empty() || password.is_empty() {
         return Ok(login_form(
+            &state,
             &parts,
             &username,
             &next,
@@ -111,6 +115,7 @@ async fn login(State(state): State<SharedState>, parts: Parts, body: RawBody) ->
         Ok(Some(user)) => user,
         Ok(None) => {
             return Ok(login_form(
+                &state,
                 &parts,
                 &username,
                 &next,
@@ -120,6 +125,7 @@ async fn login(State(state): State<SharedState>, parts: Parts, body: RawBody) ->
         }
         Err(crate::error::ApiError::Throttled { detail, .. }) => {
             return Ok(login_form(
+                &state,
                 &parts,
                 &username,
                 &next,
@@ -143,8 +149,9 @@ async fn login(State(state): State<SharedState>, parts: Parts, body: RawBody) ->
         c if c.contains('-') || c.len() > 8 => Some(Factor::Recovery(c.to_string())),
         c => Some(Factor::Code(c.to_string())),
     };
-    let refused =
-        |msg: &str, status| login_form_with(&parts, &username, &next, Some(msg), status, true);
+    let refused = |msg: &str, status| {
+        login_form_with(&state, &parts, &username, &next, Some(msg), status, true)
+    };
     match mfa::login_factor(&state, &user, factor.as_ref()).await {
         Ok(_) => {}
         Err(DomainError::Mfa(MfaError::Required { .. })) => {

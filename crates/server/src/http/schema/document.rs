@@ -5,7 +5,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{
-    access_operations, audit_operations, mfa_operations, models, operations,
+    access_operations, audit_operations, mfa_operations, models, oidc_operations, operations,
     verification_operations,
 };
 
@@ -15,6 +15,7 @@ pub(super) fn build() -> Value {
         operations::auth(),
         operations::access_tokens(),
         mfa_operations::mfa(),
+        oidc_operations::oidc(),
         verification_operations::verification(),
         access_operations::access(),
         access_operations::sessions(),

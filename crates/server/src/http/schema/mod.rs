@@ -29,6 +29,7 @@ mod audit_operations;
 mod document;
 mod mfa_operations;
 mod models;
+mod oidc_operations;
 mod operations;
 mod verification_operations;
 mod yaml;
