@@ -186,7 +186,11 @@ async fn sync_role(
     let ev = AuditEvent::new(actions::UPDATE_USER, &Origin::default())
         .actor(&user, "oidc")
         .on_user(&user)
-        .change("groups", user.groups.clone(), patch.groups.clone().unwrap_or_default())
+        .change(
+            "groups",
+            user.groups.clone(),
+            patch.groups.clone().unwrap_or_default(),
+        )
         .detail("provider", p.id.as_str());
     match state.db.update_user(UserId(user.id), &patch, &ev).await {
         Ok(u) => {
