@@ -339,6 +339,7 @@ fn advanced_auth_answers_cvat_2_3_shape_with_booleans_and_what_is_on() {
             "GITHUB_ACCOUNT_AUTHENTICATION": false,
             "password": {"enabled": true, "registration": true, "registration_domains": [], "min_length": 8},
             "mfa": {"enabled": true, "methods": ["totp", "recovery_code"], "enforce": "none", "otp_header": "X-CVAT-OTP"},
+            "ldap": {"enabled": false, "email_login": false},
             "sso": {"enabled": false, "providers": []}
         })
     );
